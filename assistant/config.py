@@ -1,0 +1,231 @@
+"""Typed settings, from (lowest to highest) defaults, a TOML file, ASSISTANT_* env vars and CLI flags.
+
+One object, passed explicitly to whatever needs it; there is no module-level settings singleton.
+Nested values use a double underscore in env vars: ``ASSISTANT_ASR__BACKEND=whisper``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from platformdirs import user_cache_dir, user_data_dir
+from pydantic import BaseModel, Field, SecretStr, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    EnvSettingsSource,
+    InitSettingsSource,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+APP_NAME = "assistant"
+ENV_PREFIX = "ASSISTANT_"
+CONFIG_ENV = "ASSISTANT_CONFIG"
+DEFAULT_CONFIG_FILE = Path("assistant.toml")
+
+
+class ASRSettings(BaseModel):
+    backend: str = "faster-whisper"
+    model: str = Field("tiny.en", description="Whisper size name, 'base' (offline package) or a local path")
+    compute_type: str = Field("auto", description="auto: int8 on CPU, float16 on CUDA")
+    beam_size: int = Field(1, ge=1, le=10, description="1 = greedy, fastest for short commands")
+    language: str | None = "en"
+    vad_trim: bool = True
+    timestamps: bool = Field(False, description="segment timestamps (slower); off = one segment per 30 s window")
+
+
+class NLUSettings(BaseModel):
+    model: str = Field("lstm", description="registry name or a folder saved by `assistant nlu train`")
+    threshold: float | None = Field(
+        None, ge=0.0, le=1.0, description="below it a request goes to the generator; None = tuned value"
+    )
+    data_dir: Path | None = Field(
+        None, description="folder with the benchmark datasets; None = ../shared/data beside the repo"
+    )
+
+
+class GeneratorSettings(BaseModel):
+    backend: str = "smollm2-135m"
+    model: str | None = Field(None, description="HF id or path for the `hf` backend; model name for an API")
+    url: str | None = Field(None, description="base URL of an OpenAI-compatible server")
+    api_key: SecretStr | None = None
+    dtype: str = Field("auto", description="auto, float32, bfloat16, float16 or int8")
+    max_new_tokens: int = Field(96, ge=1, le=2048)
+    temperature: float = Field(0.7, ge=0.0, le=2.0)
+    top_p: float = Field(0.9, gt=0.0, le=1.0)
+    history_turns: int = Field(6, ge=0, le=50)
+
+
+class TTSSettings(BaseModel):
+    backend: str = "piper"
+    voice: str | None = Field(None, description="Piper .onnx path or Coqui model name; None = default voice")
+    length_scale: float = Field(1.0, gt=0.1, le=5.0)
+    deterministic: bool = Field(False, description="noise scales 0: same text, same audio (tests)")
+
+
+class AudioSettings(BaseModel):
+    max_seconds: float = Field(60.0, gt=0.0)
+    min_seconds: float = Field(0.2, ge=0.0)
+    max_upload_mb: float = Field(50.0, gt=0.0)
+
+
+class HomeAssistantSettings(BaseModel):
+    url: str | None = None
+    token: SecretStr | None = None
+
+
+class AuthSettings(BaseModel):
+    username: str | None = None
+    password: SecretStr | None = None
+    disable: bool = Field(False, description="serve on a public interface without auth (you were warned)")
+
+
+class Settings(BaseSettings):
+    """Every knob of the assistant. `assistant config show` prints it with the source of each value."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX,
+        env_nested_delimiter="__",
+        extra="ignore",
+        validate_default=True,
+    )
+
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+    data_dir: Path = Field(default_factory=lambda: Path(user_data_dir(APP_NAME)))
+    cache_dir: Path = Field(default_factory=lambda: Path(user_cache_dir(APP_NAME)))
+    database_url: str = Field("", description="SQLAlchemy URL; empty = SQLite file in data_dir")
+    host: str = "127.0.0.1"
+    port: int = Field(7860, ge=1, le=65535)
+    share: bool = False
+    timezone: str | None = Field(None, description="IANA zone for skills; None = the system's")
+    asr: ASRSettings = ASRSettings()
+    nlu: NLUSettings = NLUSettings()
+    generator: GeneratorSettings = GeneratorSettings()
+    tts: TTSSettings = TTSSettings()
+    audio: AudioSettings = AudioSettings()
+    home_assistant: HomeAssistantSettings = HomeAssistantSettings()
+    auth: AuthSettings = AuthSettings()
+
+    @model_validator(mode="after")
+    def _derive_database_url(self) -> Settings:
+        if not self.database_url:
+            self.database_url = f"sqlite:///{self.data_dir.expanduser() / 'assistant.db'}"
+        return self
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return tuple(source for _, source in _sources(settings_cls, init_settings))
+
+    def resolved_device(self) -> str:
+        """'cuda' when asked for or (auto) available, else 'cpu'."""
+        from assistant.device import pick_device
+
+        return pick_device(self.device)
+
+
+def config_file() -> Path | None:
+    """The TOML file in use: $ASSISTANT_CONFIG, else ./assistant.toml if it exists."""
+    explicit = os.environ.get(CONFIG_ENV)
+    if explicit:
+        path = Path(explicit).expanduser()
+        if not path.is_file():
+            raise ConfigError(f"{CONFIG_ENV} points to {path}, which is not a file.")
+        return path
+    return DEFAULT_CONFIG_FILE if DEFAULT_CONFIG_FILE.is_file() else None
+
+
+class ConfigError(ValueError):
+    """A settings problem the user can fix; the message says how."""
+
+
+def _sources(
+    settings_cls: type[BaseSettings], init_settings: PydanticBaseSettingsSource
+) -> list[tuple[str, PydanticBaseSettingsSource]]:
+    """Sources from highest to lowest priority, each with the label `config show` prints."""
+    sources: list[tuple[str, PydanticBaseSettingsSource]] = [
+        ("cli", init_settings),
+        ("env", EnvSettingsSource(settings_cls)),
+    ]
+    path = config_file()
+    if path is not None:
+        sources.append((f"toml:{path}", TomlConfigSettingsSource(settings_cls, toml_file=path)))
+    return sources
+
+
+def load_settings(overrides: Mapping[str, Any] | None = None) -> Settings:
+    """Build the settings; `overrides` are CLI flags as a (possibly nested) dict, None values skipped."""
+    try:
+        return Settings(**_drop_none(dict(overrides or {})))
+    except ConfigError:
+        raise
+    except Exception as exc:  # pydantic ValidationError, TOML syntax errors
+        raise ConfigError(f"Invalid settings: {exc}") from exc
+
+
+@dataclass(frozen=True)
+class SettingValue:
+    key: str
+    value: Any
+    source: str
+
+
+def explain(overrides: Mapping[str, Any] | None = None) -> list[SettingValue]:
+    """Every leaf setting with its effective value and the source that set it (cli/env/toml/default)."""
+    settings = load_settings(overrides)
+    init = InitSettingsSource(Settings, init_kwargs=_drop_none(dict(overrides or {})))
+    provided: dict[str, str] = {}
+    for label, source in reversed(_sources(Settings, init)):
+        for key in _flatten(source()):
+            provided[key] = label  # later (higher priority) sources overwrite
+    rows = []
+    for key, value in _flatten(settings.model_dump()).items():
+        source = provided.get(key, "default")
+        if key == "database_url" and source == "default":
+            source = "default (from data_dir)"
+        rows.append(SettingValue(key, _redact(key, value), source))
+    return rows
+
+
+def _redact(key: str, value: Any) -> Any:
+    if isinstance(value, SecretStr):
+        return "**********"
+    if key.endswith(("password", "token", "api_key")) and value:
+        return "**********"
+    return str(value) if isinstance(value, Path) else value
+
+
+def _flatten(data: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    flat: dict[str, Any] = {}
+    for key, value in data.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, Mapping) and value:
+            flat.update(_flatten(value, f"{name}."))
+        elif isinstance(value, BaseModel):
+            flat.update(_flatten(value.model_dump(), f"{name}."))
+        else:
+            flat[name] = value
+    return flat
+
+
+def _drop_none(data: dict[str, Any]) -> dict[str, Any]:
+    clean: dict[str, Any] = {}
+    for key, value in data.items():
+        if isinstance(value, dict):
+            value = _drop_none(value)
+            if not value:
+                continue
+        if value is not None:
+            clean[key] = value
+    return clean
