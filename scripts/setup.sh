@@ -17,8 +17,8 @@ say() { printf '\033[1;34m==>\033[0m %s\n' "$*"; }
 
 # --- system packages ---------------------------------------------------------------------------------
 # espeak-ng: fallback TTS; libportaudio2: microphone/speaker for `assistant talk`; libsndfile1: audio files;
-# ffmpeg: openai-whisper's file loader. Chromium + driver only for the browser tests.
-APT_PKGS=(espeak-ng libportaudio2 libsndfile1 ffmpeg)
+# Chromium + driver only for the browser tests.
+APT_PKGS=(espeak-ng libportaudio2 libsndfile1)
 [[ $DEV == 1 ]] && APT_PKGS+=(chromium chromium-driver)
 missing=()
 for p in "${APT_PKGS[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done

@@ -1,0 +1,418 @@
+"""One turn, one path: audio or text in -> ASR -> NLU -> skill or generator -> TTS, events out.
+
+The CLI, the web app and the benchmarks all call `Pipeline.run` and only consume its events. Models
+are loaded lazily, once per process, and shared by every conversation; each stage can be swapped for
+one request (the NLU lab and the UI dropdowns do that) without touching the others.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import unicodedata
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from assistant.config import Settings
+from assistant.events import (
+    AudioEvent,
+    ErrorEvent,
+    Event,
+    IntentEvent,
+    NoticeEvent,
+    SkillEvent,
+    TextEvent,
+    TimingEvent,
+    TranscriptEvent,
+    TurnDoneEvent,
+    TurnRequest,
+)
+from assistant.memory import Memory, MemoryInputError, NewTurn, open_memory
+from assistant.speech.types import AudioChunk, Synthesizer
+from nlu.types import Intent, IntentModel
+
+MAX_STORED_CHARS = 1_000_000  # longer input is refused (clearly); up to this it is kept verbatim
+MAX_UNDERSTOOD_CHARS = 2_000  # what NLU and the generator read of a long message
+
+
+class InputError(ValueError):
+    """The request cannot be understood (empty, too long, no speech); the message is for the user."""
+
+
+@dataclass(frozen=True)
+class NLUComparison:
+    intent: Intent | None
+    latency_ms: float
+    error: str | None = None
+
+
+def clean_text(text: str) -> str:
+    """Normalise what a person typed: NFC, control characters out, whitespace collapsed."""
+    text = unicodedata.normalize("NFC", text)
+    text = "".join(ch if unicodedata.category(ch)[0] != "C" or ch in "\n\t" else " " for ch in text)
+    return " ".join(text.split())
+
+
+class _Stopwatch:
+    def __init__(self) -> None:
+        self.start = time.perf_counter()
+        self.timings: dict[str, float] = {}
+
+    def lap(self, stage: str, since: float) -> TimingEvent:
+        ms = (time.perf_counter() - since) * 1000
+        self.timings[stage] = round(ms, 2)
+        return TimingEvent(stage, ms)
+
+
+class Pipeline:
+    """The assistant. Thread-safe: the web app calls `run` from many threads at once."""
+
+    def __init__(self, settings: Settings, memory: Memory | None = None) -> None:
+        self.settings = settings
+        self.memory = memory or open_memory(settings)
+        self._lock = threading.RLock()
+        self._nlu: dict[str, IntentModel] = {}
+        self._manager: Any = None
+        self._scheduler: Any = None
+        self._listeners: list[Callable[[int, str], None]] = []
+
+    # --- model access (lazy, shared) ----------------------------------------------------------------
+
+    def nlu_model(self, name: str | None = None) -> IntentModel:
+        from nlu.registry import load_intent_model
+
+        name = name or self.settings.nlu.model
+        with self._lock:
+            model = self._nlu.get(name)
+            if model is None:
+                model = self._nlu[name] = load_intent_model(name, self.settings)
+            return model
+
+    def recognizer(self):  # type: ignore[no-untyped-def]
+        from assistant.speech.asr import load_recognizer
+
+        return load_recognizer(self.settings)
+
+    def synthesizer(self, backend: str | None = None) -> Synthesizer:
+        from assistant.speech.tts import load_synthesizer
+
+        settings = self.settings
+        if backend and backend != settings.tts.backend:
+            settings = settings.model_copy(update={"tts": settings.tts.model_copy(update={"backend": backend})})
+        return load_synthesizer(settings)
+
+    def generator(self, backend: str | None = None):  # type: ignore[no-untyped-def]
+        from assistant.dialog.generator import load_generator
+
+        settings = self.settings
+        if backend and backend != settings.generator.backend:
+            update = {"generator": settings.generator.model_copy(update={"backend": backend})}
+            settings = settings.model_copy(update=update)
+        return load_generator(settings)
+
+    @property
+    def manager(self):  # type: ignore[no-untyped-def]
+        from assistant.dialog.manager import DialogManager
+
+        with self._lock:
+            if self._manager is None:
+                self._manager = DialogManager(self.memory, self.settings)
+            return self._manager
+
+    def warm_up(self, speech: bool = True) -> None:
+        """Load the default models now rather than on the first request."""
+        self.nlu_model()
+        self.generator()
+        _ = self.manager
+        if speech:
+            self.recognizer()
+            self.synthesizer()
+
+    # --- names for pickers --------------------------------------------------------------------------
+
+    def nlu_names(self) -> list[str]:
+        from nlu.registry import registry
+
+        return registry.names()
+
+    def compare_nlu(self, text: str, names: list[str]) -> dict[str, NLUComparison]:
+        """The same utterance through several NLU models (the NLU lab)."""
+        cleaned = clean_text(text)[:MAX_UNDERSTOOD_CHARS]
+        results: dict[str, NLUComparison] = {}
+        for name in names:
+            try:
+                model = self.nlu_model(name)
+                start = time.perf_counter()
+                intent = model.predict([cleaned])[0]
+                results[name] = NLUComparison(intent, (time.perf_counter() - start) * 1000)
+            except Exception as exc:  # one broken model must not hide the others
+                results[name] = NLUComparison(None, 0.0, f"{type(exc).__name__}: {exc}")
+        return results
+
+    # --- notifications (timers and reminders that fire) -------------------------------------------------
+
+    def on_notification(self, callback: Callable[[int, str], None]) -> None:
+        """Call `callback(user_id, message)` when a timer, alarm or reminder fires."""
+        from assistant.dialog.scheduler import Scheduler
+
+        with self._lock:
+            self._listeners.append(callback)
+            if self._scheduler is None:
+                self._scheduler = Scheduler(self.memory, self._notify, settings=self.settings)
+                self._scheduler.start()
+
+    def _notify(self, user_id: int, message: str) -> None:
+        for callback in list(self._listeners):
+            try:
+                callback(user_id, message)
+            except Exception:  # a broken listener must not stop the scheduler
+                continue
+
+    def close(self) -> None:
+        if self._scheduler is not None:
+            self._scheduler.stop()
+
+    def user_state(self, user_id: int) -> dict[str, Any]:
+        """Skill state for the side panel: lists, active timers and reminders, known facts."""
+        return {
+            "lists": {lst.name: [item.text for item in lst.items] for lst in self.memory.lists(user_id)},
+            "timers": [
+                {"id": t.id, "kind": t.kind, "label": t.label, "due_at": t.due_at.isoformat()}
+                for t in self.memory.timers(user_id)
+            ],
+            "reminders": [
+                {"id": r.id, "text": r.text, "due_at": r.due_at.isoformat() if r.due_at else None}
+                for r in self.memory.reminders(user_id)
+            ],
+            "facts": self.memory.facts(user_id),
+        }
+
+    # --- the turn -----------------------------------------------------------------------------------
+
+    def run(self, request: TurnRequest) -> Iterator[Event]:
+        """Yield the turn's events as they happen; bad input ends in one ErrorEvent, never an exception."""
+        watch = _Stopwatch()
+        try:
+            user = self.memory.user(request.user)
+            conversation = self.memory.resume_conversation(user.id, request.conversation_id)
+        except (MemoryInputError, ValueError) as exc:
+            yield ErrorEvent(str(exc))
+            return
+
+        asr_confidence: float | None = None
+        if request.audio is not None:
+            try:
+                text, asr_confidence = yield from self._hear(request, watch)
+            except InputError as exc:
+                yield ErrorEvent(str(exc))
+                return
+            input_kind = "voice"
+        else:
+            raw = request.text or ""
+            if len(raw) > MAX_STORED_CHARS:
+                yield ErrorEvent(
+                    f"That message is too long ({len(raw):,} characters). Please keep it under "
+                    f"{MAX_STORED_CHARS:,}."
+                )
+                return
+            text = clean_text(raw)
+            input_kind = "text"
+        if not text:
+            yield ErrorEvent("I didn't get any words. Please type or say something.")
+            return
+        understood = text
+        if len(text) > MAX_UNDERSTOOD_CHARS:
+            understood = text[:MAX_UNDERSTOOD_CHARS]
+            yield NoticeEvent(f"Your message is long; I read the first {MAX_UNDERSTOOD_CHARS:,} characters.")
+
+        # NLU
+        start = time.perf_counter()
+        try:
+            model = self.nlu_model(request.nlu_override)
+            intent = model.predict([understood])[0]
+        except Exception as exc:
+            yield ErrorEvent(f"The NLU model {request.nlu_override or self.settings.nlu.model!r} failed: {exc}")
+            return
+        yield watch.lap("nlu", start)
+        threshold = self.settings.nlu.threshold if self.settings.nlu.threshold is not None else model.threshold
+
+        # Dialog manager: a skill, or the generator
+        start = time.perf_counter()
+        decision = self.manager.decide(understood, intent, user.id, conversation.id, threshold)
+        skill_result = decision.result if decision.skill else None
+        routed_to = f"skill:{decision.skill}" if decision.skill else "generator"
+        yield IntentEvent(intent, routed_to, threshold)
+
+        synth = self._synth_or_notice(request) if request.speak else None
+        if isinstance(synth, NoticeEvent):
+            yield synth
+            synth = None
+        speaker = _SentenceSpeaker(synth, watch) if synth is not None else None
+
+        if decision.skill:
+            yield watch.lap("skill", start)
+            yield SkillEvent(decision.skill, skill_result.text, dict(skill_result.data))
+            reply = skill_result.text
+            answered_by = decision.skill
+            yield TextEvent(reply)
+            if speaker:
+                yield from speaker.feed(reply, final=True)
+        else:
+            reply, answered_by = yield from self._generate(
+                request, understood, user.id, conversation.id, decision, watch, speaker
+            )
+
+        timings = dict(watch.timings)
+        timings["total"] = round((time.perf_counter() - watch.start) * 1000, 2)
+        try:
+            stored = self.memory.append_turn(
+                user.id,
+                conversation.id,
+                NewTurn(
+                    user_text=text,
+                    reply_text=reply,
+                    input_kind=input_kind,
+                    asr_confidence=asr_confidence,
+                    intent=intent.label,
+                    intent_confidence=float(intent.confidence),
+                    nlu_model=intent.model or (request.nlu_override or self.settings.nlu.model),
+                    slots=intent.slot_dict(),
+                    answered_by=answered_by,
+                    timings_ms=timings,
+                ),
+            )
+        except MemoryInputError as exc:
+            yield ErrorEvent(f"I answered, but could not save this turn: {exc}")
+            return
+        yield TimingEvent("total", timings["total"])
+        yield TurnDoneEvent(conversation.id, stored.id, reply, answered_by, timings)
+
+    def _hear(self, request: TurnRequest, watch: _Stopwatch) -> Iterator[Event]:
+        """Decode, check and transcribe; returns (text, confidence) as the generator's value."""
+        from assistant.audio import AudioError, load_audio, prepare
+
+        start = time.perf_counter()
+        try:
+            if isinstance(request.audio, np.ndarray):
+                samples = prepare(request.audio, request.sample_rate or 16_000, self.settings.audio)
+            else:
+                samples = load_audio(bytes(request.audio or b""), self.settings.audio, name="recording")
+        except AudioError as exc:
+            raise InputError(str(exc)) from exc
+        yield watch.lap("decode", start)
+
+        start = time.perf_counter()
+        try:
+            transcript = self.recognizer().transcribe(samples)
+        except AudioError as exc:
+            raise InputError(str(exc)) from exc
+        yield watch.lap("asr", start)
+        for stage, ms in transcript.timings.items():
+            if stage != "total":
+                watch.timings[f"asr_{stage}"] = round(ms, 2)
+        yield TranscriptEvent(transcript)
+        text = clean_text(transcript.text)
+        if not text:
+            raise InputError("I heard sound but no words. Please try again, a little closer to the mic.")
+        return text, transcript.confidence
+
+    def _synth_or_notice(self, request: TurnRequest) -> Synthesizer | NoticeEvent:
+        try:
+            return self.synthesizer(request.voice_override)
+        except Exception as exc:
+            return NoticeEvent(f"Speech output is unavailable ({exc}); replying in text only.")
+
+    def _generate(
+        self,
+        request: TurnRequest,
+        text: str,
+        user_id: int,
+        conversation_id: int,
+        decision: Any,
+        watch: _Stopwatch,
+        speaker: _SentenceSpeaker | None,
+    ) -> Iterator[Event]:  # returns (reply, answered_by)
+        from assistant.dialog.prompt import build_messages
+
+        start = time.perf_counter()
+        pieces: list[str] = []
+        try:
+            generator = self.generator(request.generator_override)
+            history = self.memory.recent_turns(user_id, conversation_id, self.settings.generator.history_turns)
+            messages = build_messages(
+                user_text=text,
+                facts=self.memory.facts(user_id),
+                history=[(turn.user_text, turn.reply_text) for turn in history],
+                skill_result=None,
+            )
+            for piece in generator.stream(messages):
+                if not pieces:
+                    yield watch.lap("generator_first_token", start)
+                pieces.append(piece)
+                yield TextEvent(piece)
+                if speaker:
+                    yield from speaker.feed(piece)
+            yield watch.lap("generator", start)
+            answered_by = getattr(generator, "name", request.generator_override or self.settings.generator.backend)
+        except Exception as exc:
+            fallback = "" if pieces else "Sorry, I can't come up with an answer right now."
+            yield NoticeEvent(f"The dialog generator failed ({exc}).")
+            if fallback:
+                pieces.append(fallback)
+                yield TextEvent(fallback)
+            answered_by = "fallback"
+        reply = "".join(pieces).strip()
+        if not reply:
+            reply = "Sorry, I don't have an answer for that."
+            yield TextEvent(reply)
+        if speaker:
+            yield from speaker.feed("", final=True)
+        return reply, answered_by
+
+
+class _SentenceSpeaker:
+    """Synthesises reply text sentence by sentence as it streams in, so audio starts early."""
+
+    def __init__(self, synth: Synthesizer, watch: _Stopwatch) -> None:
+        self.synth = synth
+        self.watch = watch
+        self.buffer = ""
+        self.index = 0
+        self.start = time.perf_counter()
+        self.failed = False
+
+    def feed(self, text: str, final: bool = False) -> Iterator[Event]:
+        from assistant.speech.tts import split_sentences
+
+        if self.failed:
+            return
+        self.buffer += text
+        sentences = split_sentences(self.buffer)
+        if not final:
+            # the last piece may be an unfinished sentence: keep it until more text or the end arrives
+            if not sentences or not self.buffer.rstrip().endswith((".", "!", "?", ":", ";")):
+                if len(sentences) <= 1:
+                    return
+                self.buffer = sentences.pop()
+            else:
+                self.buffer = ""
+        else:
+            self.buffer = ""
+        for sentence in sentences:
+            yield from self._speak(sentence, last=final and sentence is sentences[-1])
+
+    def _speak(self, sentence: str, last: bool) -> Iterator[Event]:
+        try:
+            for chunk in self.synth.stream(sentence):
+                if self.index == 0:
+                    yield self.watch.lap("tts_first_audio", self.start)
+                yield AudioEvent(
+                    AudioChunk(chunk.samples, chunk.sample_rate, chunk.text, self.index, final=last and chunk.final)
+                )
+                self.index += 1
+        except Exception as exc:
+            self.failed = True
+            yield NoticeEvent(f"Speech output failed ({exc}); the reply is in text only.")
