@@ -204,8 +204,19 @@ def test_forget_user_erases_every_row(memory) -> None:
     from sqlalchemy import text
 
     with memory.db.engine.connect() as conn:
-        for table in ("conversations", "turns", "timers", "reminders", "calendar_events", "lists", "user_facts"):
-            assert conn.execute(text(f"SELECT count(*) FROM {table} WHERE user_id = :u"), {"u": ana.id}).scalar() == 0
+        for table in (
+            "conversations",
+            "turns",
+            "timers",
+            "reminders",
+            "calendar_events",
+            "lists",
+            "user_facts",
+        ):
+            assert (
+                conn.execute(text(f"SELECT count(*) FROM {table} WHERE user_id = :u"), {"u": ana.id}).scalar()
+                == 0
+            )
         assert conn.execute(text("SELECT count(*) FROM list_items")).scalar() == 1  # bob's
         assert conn.execute(text("SELECT count(*) FROM users")).scalar() == 1
     assert memory.get_user(ana.id) is None

@@ -10,7 +10,14 @@ from assistant.memory import db
 from assistant.memory.models import Base
 
 TABLES = {
-    "users", "conversations", "turns", "timers", "reminders", "calendar_events", "lists", "list_items",
+    "users",
+    "conversations",
+    "turns",
+    "timers",
+    "reminders",
+    "calendar_events",
+    "lists",
+    "list_items",
     "user_facts",
 }
 
@@ -37,7 +44,9 @@ def test_models_and_migrations_agree(settings) -> None:
     url = settings.database_url
     db.upgrade(url)
     with db.get_engine(url).connect() as conn:
-        context = MigrationContext.configure(conn, opts={"compare_type": True, "compare_server_default": True})
+        context = MigrationContext.configure(
+            conn, opts={"compare_type": True, "compare_server_default": True}
+        )
         assert compare_metadata(context, Base.metadata) == []
     db.dispose_engine(url)
 
@@ -57,7 +66,10 @@ def test_db_commands(settings) -> None:
     db.dispose_engine(url)
 
 
-def test_sqlite_pragmas(memory) -> None:
+def test_sqlite_pragmas(settings) -> None:
+    from assistant.memory import open_memory
+
+    memory = open_memory(settings)
     with memory.db.engine.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
