@@ -36,7 +36,7 @@ def show(
         return
     table = Table(title=f"Effective settings (config file: {path or 'none'})")
     table.add_column("setting", style="cyan")
-    table.add_column("value")
+    table.add_column("value", overflow="fold")
     table.add_column("source", style="magenta")
     for row in rows:
         table.add_row(row.key, "" if row.value is None else str(row.value), row.source)
