@@ -77,7 +77,6 @@ class Pipeline:
         self._nlu: dict[str, IntentModel] = {}
         self._manager: Any = None
         self._scheduler: Any = None
-        self._listeners: list[Callable[[int, str], None]] = []
 
     # --- model access (lazy, shared) ----------------------------------------------------------------
 
@@ -134,9 +133,9 @@ class Pipeline:
     # --- names for pickers --------------------------------------------------------------------------
 
     def nlu_names(self) -> list[str]:
-        from nlu.registry import registry
+        from nlu.registry import models
 
-        return registry.names()
+        return models.names()
 
     def compare_nlu(self, text: str, names: list[str]) -> dict[str, NLUComparison]:
         """The same utterance through several NLU models (the NLU lab)."""
@@ -154,22 +153,20 @@ class Pipeline:
 
     # --- notifications (timers and reminders that fire) -------------------------------------------------
 
-    def on_notification(self, callback: Callable[[int, str], None]) -> None:
-        """Call `callback(user_id, message)` when a timer, alarm or reminder fires."""
+    @property
+    def scheduler(self):  # type: ignore[no-untyped-def]
+        """Fires timers, alarms and reminders; started on first use, stopped by `close()`."""
+        from assistant.dialog.manager import user_timezone
         from assistant.dialog.scheduler import Scheduler
 
         with self._lock:
-            self._listeners.append(callback)
             if self._scheduler is None:
-                self._scheduler = Scheduler(self.memory, self._notify, settings=self.settings)
-                self._scheduler.start()
+                self._scheduler = Scheduler(self.memory, tz=user_timezone(self.settings)).start()
+            return self._scheduler
 
-    def _notify(self, user_id: int, message: str) -> None:
-        for callback in list(self._listeners):
-            try:
-                callback(user_id, message)
-            except Exception:  # a broken listener must not stop the scheduler
-                continue
+    def on_notification(self, callback: Callable[[int, str], None], user_id: int | None = None):  # type: ignore[no-untyped-def]
+        """Call `callback(user_id, message)` when a timer, alarm or reminder fires; returns unsubscribe."""
+        return self.scheduler.subscribe(lambda alert: callback(alert.user_id, alert.text), user_id=user_id)
 
     def close(self) -> None:
         if self._scheduler is not None:
@@ -242,9 +239,8 @@ class Pipeline:
         # Dialog manager: a skill, or the generator
         start = time.perf_counter()
         decision = self.manager.decide(understood, intent, user.id, conversation.id, threshold)
-        skill_result = decision.result if decision.skill else None
-        routed_to = f"skill:{decision.skill}" if decision.skill else "generator"
-        yield IntentEvent(intent, routed_to, threshold)
+        skill_result = decision.result
+        yield IntentEvent(intent, decision.routed_to, threshold)
 
         synth = self._synth_or_notice(request) if request.speak else None
         if isinstance(synth, NoticeEvent):
@@ -252,11 +248,13 @@ class Pipeline:
             synth = None
         speaker = _SentenceSpeaker(synth, watch) if synth is not None else None
 
-        if decision.skill:
+        if skill_result is not None:
             yield watch.lap("skill", start)
+            if self._scheduler is not None:
+                self._scheduler.wake()  # a timer set for 2 s should not wait for the next poll
             yield SkillEvent(decision.skill, skill_result.text, dict(skill_result.data))
             reply = skill_result.text
-            answered_by = decision.skill
+            answered_by = decision.skill or "skill"
             yield TextEvent(reply)
             if speaker:
                 yield from speaker.feed(reply, final=True)

@@ -1,0 +1,55 @@
+"""One skill per outside service (weather, news, music...), answering through its provider: a registered
+integration, or the honest "not connected" default."""
+
+from __future__ import annotations
+
+import re
+
+from assistant.config import Settings
+from assistant.dialog.parsing.units import mentions_currency
+from assistant.dialog.providers import SERVICES, NotConnected, Provider, Service, providers
+from assistant.dialog.skill import Skill, SkillContext, SkillResult, skills
+
+
+class ServiceSkill(Skill):
+    """Answers an outside-service intent through that service's provider."""
+
+    description = ""
+    priority = 90
+
+    def __init__(self, settings: Settings, service: Service) -> None:
+        super().__init__(settings)
+        self.name = service.name  # type: ignore[misc]
+        self.intents = service.intents  # type: ignore[misc]
+        self.service = service
+        self.provider: Provider = (
+            providers.create(service.name, settings) if service.name in providers else NotConnected(service)
+        )
+        self.description = f"{service.cannot} (through the {service.name} service)"  # type: ignore[misc]
+
+    def available(self) -> bool:
+        return not isinstance(self.provider, NotConnected)
+
+    def claims(self, ctx: SkillContext) -> bool:
+        if self.service.name != "currency" or len(ctx.text) > 200:
+            return False
+        return (
+            mentions_currency(ctx.text)
+            and bool(re.search(r"\b(?:convert|exchange|rate|in|into|to|worth)\b", ctx.lower))
+            and bool(re.search(r"\d|\b(?:one|a|an)\b", ctx.lower))
+        )
+
+    def handle(self, ctx: SkillContext) -> SkillResult:
+        return self.provider.answer(ctx)
+
+
+def _factory(service: Service):  # type: ignore[no-untyped-def]
+    def create(settings: Settings) -> Skill:
+        return ServiceSkill(settings, service)
+
+    create.__doc__ = f"{service.name}: {service.cannot} (needs a provider)"
+    return create
+
+
+for _service in SERVICES:
+    skills.register(_service.name)(_factory(_service))
