@@ -36,7 +36,7 @@ class ASRSettings(BaseModel):
     beam_size: int = Field(1, ge=1, le=10, description="1 = greedy, fastest for short commands")
     language: str | None = "en"
     vad_trim: bool = True
-    timestamps: bool = Field(False, description="segment timestamps (slower); off = one segment per 30 s window")
+    timestamps: bool = Field(False, description="segment times (slower); off = one per 30 s window")
 
 
 class NLUSettings(BaseModel):
@@ -58,7 +58,10 @@ class GeneratorSettings(BaseModel):
     max_new_tokens: int = Field(96, ge=1, le=2048)
     temperature: float = Field(0.7, ge=0.0, le=2.0)
     top_p: float = Field(0.9, gt=0.0, le=1.0)
+    repetition_penalty: float = Field(1.1, ge=1.0, le=2.0, description="1.0 = off; small models loop without it")
     history_turns: int = Field(6, ge=0, le=50)
+    max_input_tokens: int = Field(1024, ge=64, le=131072, description="prompt cap; oldest turns dropped first")
+    timeout_s: float = Field(60.0, gt=0.0, description="openai-compatible: seconds to wait for the server")
 
 
 class TTSSettings(BaseModel):
@@ -70,7 +73,7 @@ class TTSSettings(BaseModel):
 
 class AudioSettings(BaseModel):
     max_seconds: float = Field(60.0, gt=0.0)
-    min_seconds: float = Field(0.2, ge=0.0)
+    min_seconds: float = Field(0.1, ge=0.0, description="a spoken digit can be 0.2 s")
     max_upload_mb: float = Field(50.0, gt=0.0)
 
 

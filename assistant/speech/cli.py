@@ -1,0 +1,230 @@
+"""Speech commands: `assistant transcribe`, `assistant say`, `assistant talk`."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from assistant.cli_state import settings_from
+from assistant.console import console, err_console, fail, status
+
+
+def _load_recognizer(settings):
+    from assistant.offline import ModelNotAvailableError
+    from assistant.registry import UnknownBackendError
+    from assistant.speech.asr import load_recognizer
+
+    try:
+        with status(f"Loading speech recognition ({settings.asr.backend}, {settings.asr.model})…"):
+            return load_recognizer(settings)
+    except (ModelNotAvailableError, UnknownBackendError, RuntimeError) as exc:
+        fail(str(exc))
+
+
+def _load_synthesizer(settings):
+    from assistant.offline import ModelNotAvailableError
+    from assistant.registry import UnknownBackendError
+    from assistant.speech.tts import load_synthesizer
+
+    try:
+        with status(f"Loading speech synthesis ({settings.tts.backend})…"):
+            return load_synthesizer(settings)
+    except (ModelNotAvailableError, UnknownBackendError, RuntimeError) as exc:
+        fail(str(exc))
+
+
+def transcribe(
+    ctx: typer.Context,
+    files: Annotated[list[Path], typer.Argument(help="Audio files: WAV, FLAC, OGG, MP3, WebM/Opus, ...")],
+    backend: Annotated[str | None, typer.Option(help="faster-whisper (default) or whisper.")] = None,
+    model: Annotated[
+        str | None, typer.Option(help="tiny.en (offline default), base (offline), a size or a path.")
+    ] = None,
+    beam_size: Annotated[int | None, typer.Option(help="1 = greedy (fastest).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per file on stdout.")] = False,
+) -> None:
+    """Transcribe audio files; with --json one {"file","text","confidence","seconds","rtf"} per line."""
+    from assistant.audio import AudioError, load_audio
+
+    settings = settings_from(ctx, {"asr": {"backend": backend, "model": model, "beam_size": beam_size}})
+    recognizer = _load_recognizer(settings)
+    failures = 0
+    for path in files:
+        start = time.perf_counter()
+        try:
+            transcript = recognizer.transcribe(load_audio(path, settings.audio))
+        except AudioError as exc:
+            failures += 1
+            if as_json:
+                print(json.dumps({"file": str(path), "error": str(exc)}), flush=True)
+            else:
+                err_console.print(f"[bold red]Error:[/] {exc}")
+            continue
+        elapsed = time.perf_counter() - start
+        seconds = transcript.audio_seconds
+        record = {
+            "file": str(path),
+            "text": transcript.text,
+            "confidence": round(transcript.confidence, 4),
+            "seconds": round(seconds, 3),
+            "rtf": round(elapsed / seconds, 4) if seconds else None,
+        }
+        if as_json:
+            print(json.dumps(record, ensure_ascii=False), flush=True)
+        else:
+            console.print(
+                f"[cyan]{path}[/] [dim]({seconds:.1f} s, confidence {transcript.confidence:.2f}, "
+                f"RTF {record['rtf']})[/]"
+            )
+            console.print(f"  {transcript.text}", markup=False, highlight=False)
+    if failures:
+        raise typer.Exit(1)
+
+
+def say(
+    ctx: typer.Context,
+    text: Annotated[str, typer.Argument(help="What to say.")],
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="WAV file to write; omit to play it.")
+    ] = None,
+    backend: Annotated[str | None, typer.Option(help="piper (default), espeak or coqui.")] = None,
+    voice: Annotated[
+        str | None, typer.Option(help="Piper .onnx voice path, espeak voice or Coqui model.")
+    ] = None,
+    deterministic: Annotated[
+        bool | None, typer.Option("--deterministic/--natural", help="Noise scales 0: same text, same audio.")
+    ] = None,
+) -> None:
+    """Speak text into a WAV file (or on the speakers)."""
+    from assistant.audio import write_wav
+    from assistant.speech.tts import SynthesisError, synthesize
+
+    settings = settings_from(
+        ctx, {"tts": {"backend": backend, "voice": voice, "deterministic": deterministic}}
+    )
+    synth = _load_synthesizer(settings)
+    start = time.perf_counter()
+    try:
+        samples = synthesize(synth, text)
+    except SynthesisError as exc:
+        fail(str(exc))
+        return
+    elapsed = time.perf_counter() - start
+    seconds = len(samples) / synth.sample_rate
+    if output is None:
+        from assistant.speech.talk import SoundDevicePlayer, SoundDeviceUnavailable, check_output_device
+        from assistant.speech.types import AudioChunk
+
+        try:
+            check_output_device()
+            player = SoundDevicePlayer()
+            player.play(iter([AudioChunk(samples, synth.sample_rate, text, 0, True)]))
+            player.wait()
+        except SoundDeviceUnavailable as exc:
+            fail(str(exc))
+        return
+    write_wav(output, samples, synth.sample_rate)
+    err_console.print(f"Wrote {output} ({seconds:.2f} s at {synth.sample_rate} Hz, made in {elapsed:.2f} s).")
+
+
+def talk(
+    ctx: typer.Context,
+    input_file: Annotated[
+        Path | None, typer.Option("--input", help="Use this recording instead of the microphone.")
+    ] = None,
+    output: Annotated[
+        Path | None,
+        typer.Option("--output", help="Write what would be played into this WAV instead of playing it."),
+    ] = None,
+    asr_backend: Annotated[str | None, typer.Option("--asr", help="Recognition backend.")] = None,
+    tts_backend: Annotated[str | None, typer.Option("--tts", help="Synthesis backend.")] = None,
+    end_silence_ms: Annotated[int, typer.Option(help="Silence that ends an utterance.")] = 700,
+) -> None:
+    """Hands-free: listen, answer, play, listen again. Say "stop" to cut a reply short; Ctrl+C to quit."""
+    import threading
+
+    from assistant.audio import AudioError, load_audio, write_wav
+    from assistant.speech.talk import (
+        SoundDevicePlayer,
+        SoundDeviceUnavailable,
+        TalkEvent,
+        TalkSession,
+        TimelinePlayer,
+        check_input_device,
+        check_output_device,
+        run_on_microphone,
+        run_on_recording,
+    )
+    from assistant.speech.vad import EndOfSpeechDetector
+
+    settings = settings_from(ctx, {"asr": {"backend": asr_backend}, "tts": {"backend": tts_backend}})
+    audio = None
+    if input_file is not None:
+        try:
+            audio = load_audio(input_file, settings.audio)
+        except AudioError as exc:
+            fail(str(exc))
+    try:  # before the models load, so a missing sound card is reported at once
+        if audio is None:
+            check_input_device()
+        if output is None:
+            check_output_device()
+    except SoundDeviceUnavailable as exc:
+        fail(str(exc))
+    recognizer = _load_recognizer(settings)
+    synth = _load_synthesizer(settings)
+
+    def show(event: TalkEvent) -> None:
+        style = {
+            "heard": "bold cyan",
+            "reply": "green",
+            "stopped": "yellow",
+            "ignored": "dim",
+            "error": "red",
+        }
+        label = {
+            "heard": "you",
+            "reply": "assistant",
+            "stopped": "stop",
+            "ignored": "(ignored)",
+            "error": "!",
+        }
+        console.print(
+            f"[{style[event.kind]}]{event.at:7.2f}s {label[event.kind]}:[/] {event.text}", highlight=False
+        )
+
+    player = TimelinePlayer() if output is not None else SoundDevicePlayer()
+    detector = EndOfSpeechDetector(end_silence_ms=end_silence_ms, max_seconds=settings.audio.max_seconds)
+    session = TalkSession(recognizer, _responder(settings, synth), player, detector, on_event=show)
+
+    if audio is not None:
+        run_on_recording(session, audio)
+        if isinstance(player, SoundDevicePlayer):
+            player.wait()
+    else:
+        stop = threading.Event()
+        err_console.print("[bold]Listening[/] (Ctrl+C to quit)…")
+        try:
+            run_on_microphone(session, stop)
+        except SoundDeviceUnavailable as exc:
+            fail(str(exc))
+        except KeyboardInterrupt:
+            stop.set()
+            player.stop(0.0)
+    if isinstance(player, TimelinePlayer) and output is not None:
+        track, rate = player.render(min_seconds=0.0 if audio is None else len(audio) / 16000)
+        write_wav(output, track, rate)
+        err_console.print(
+            f"Wrote {output} ({len(track) / rate:.2f} s, replies at the times they would play)."
+        )
+
+
+def _responder(settings, synth):
+    """What `talk` answers with. The dialog pipeline plugs in here; until then the transcript is echoed."""
+    from assistant.speech.talk import echo_responder
+
+    return echo_responder(synth)

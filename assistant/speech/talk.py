@@ -1,0 +1,306 @@
+"""The hands-free loop: listen, end-point with VAD, transcribe, answer, play, listen again.
+
+The loop is driven by audio chunks and a clock, so the same `TalkSession` runs on a live microphone
+(`SoundDevicePlayer`, wall-clock time) and on a recording (`TimelinePlayer`, the recording's own time,
+which writes what the speaker would have played into a file). What to answer is a plug-in:
+`respond(text) -> Iterator[AudioChunk]`; until the dialog pipeline lands, `echo_responder` says the
+transcript back.
+
+While a reply plays the microphone stays open, but without echo cancellation the assistant would hear
+itself, so during playback only a stop command ("stop", "cancel", "be quiet"...) is acted on: it cuts the
+reply off. Everything else heard while speaking is reported and ignored.
+"""
+
+from __future__ import annotations
+
+import queue
+import re
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from typing import Literal, Protocol
+
+import numpy as np
+
+from assistant.audio import AudioError, resample
+from assistant.speech.types import SAMPLE_RATE, AudioChunk, Recognizer, Synthesizer, Transcript
+from assistant.speech.vad import EndOfSpeechDetector, Utterance
+
+Responder = Callable[[str], Iterator[AudioChunk]]
+
+_STOP = re.compile(
+    r"^(?:(?:ok|okay|hey|please|alexa|assistant)\s+)*"
+    r"(?:stop|cancel|be quiet|quiet|enough|shut up|silence)"
+    r"(?:\s+(?:it|now|please|talking|that))*$"
+)
+
+
+def is_stop_command(text: str) -> bool:
+    """True for short commands that mean 'stop talking', in whatever case or punctuation Whisper gives."""
+    words = re.sub(r"[^a-z' ]+", " ", text.lower()).split()
+    return bool(_STOP.match(" ".join(words)))
+
+
+def echo_responder(synth: Synthesizer) -> Responder:
+    """Stand-in for the dialog pipeline: repeat what was heard."""
+
+    def respond(text: str) -> Iterator[AudioChunk]:
+        return synth.stream(f"You said: {text}")
+
+    return respond
+
+
+@dataclass(frozen=True)
+class TalkEvent:
+    kind: Literal["heard", "reply", "stopped", "ignored", "error"]
+    text: str
+    at: float  # seconds since the session started
+    transcript: Transcript | None = None
+
+
+class Player(Protocol):
+    def play(self, chunks: Iterator[AudioChunk], now: float) -> None: ...
+    def playing(self, now: float) -> bool: ...
+    def stop(self, now: float) -> None: ...
+
+
+class TalkSession:
+    """Feeds audio to the end-of-speech detector and acts on each utterance."""
+
+    def __init__(
+        self,
+        recognizer: Recognizer,
+        respond: Responder,
+        player: Player,
+        detector: EndOfSpeechDetector | None = None,
+        on_event: Callable[[TalkEvent], None] = lambda event: None,
+    ) -> None:
+        self.recognizer = recognizer
+        self.respond = respond
+        self.player = player
+        self.detector = detector or EndOfSpeechDetector()
+        self.on_event = on_event
+        self.events: list[TalkEvent] = []
+
+    def feed(self, chunk: np.ndarray, now: float) -> None:
+        for utterance in self.detector.feed(chunk):
+            self.handle(utterance, now)
+
+    def finish(self, now: float) -> None:
+        tail = self.detector.flush()
+        if tail is not None:
+            self.handle(tail, now)
+
+    def handle(self, utterance: Utterance, now: float) -> None:
+        try:
+            transcript = self.recognizer.transcribe(utterance.audio)
+        except AudioError as exc:  # e.g. a cough: VAD fired but Whisper-side trimming found no speech
+            self._emit("error", str(exc), now)
+            return
+        text = transcript.text.strip()
+        if not text:
+            return
+        speaking = self.player.playing(now)
+        if is_stop_command(text):
+            if speaking:
+                self.player.stop(now)
+            self._emit("stopped", text, now, transcript)
+            return
+        if speaking:
+            self._emit("ignored", text, now, transcript)
+            return
+        self._emit("heard", text, now, transcript)
+        self.player.play(self._announce(self.respond(text), now), now)
+
+    def _announce(self, chunks: Iterator[AudioChunk], now: float) -> Iterator[AudioChunk]:
+        for chunk in chunks:
+            self._emit("reply", chunk.text, now)
+            yield chunk
+
+    def _emit(self, kind, text: str, now: float, transcript: Transcript | None = None) -> None:
+        event = TalkEvent(kind, text, round(now, 3), transcript)
+        self.events.append(event)
+        self.on_event(event)
+
+
+# --- running on a recording -------------------------------------------------------------------------------
+
+
+class TimelinePlayer:
+    """Plays into a track aligned with the input recording: what a speaker would have played, and when."""
+
+    def __init__(self) -> None:
+        self.sample_rate = 0
+        self._clips: list[tuple[float, np.ndarray]] = []  # (start seconds, samples at sample_rate)
+
+    def play(self, chunks: Iterator[AudioChunk], now: float) -> None:
+        parts = []
+        for chunk in chunks:
+            self.sample_rate = self.sample_rate or chunk.sample_rate
+            samples = chunk.samples
+            if chunk.sample_rate != self.sample_rate:
+                samples = resample(samples, chunk.sample_rate, self.sample_rate)
+            parts.append(samples)
+        if parts:
+            self._clips.append((now, np.concatenate(parts)))
+
+    def playing(self, now: float) -> bool:
+        if not self._clips:
+            return False
+        start, samples = self._clips[-1]
+        return start <= now < start + len(samples) / self.sample_rate
+
+    def stop(self, now: float) -> None:
+        if self.playing(now):
+            start, samples = self._clips[-1]
+            self._clips[-1] = (start, samples[: int((now - start) * self.sample_rate)])
+
+    def render(self, min_seconds: float = 0.0) -> tuple[np.ndarray, int]:
+        rate = self.sample_rate or SAMPLE_RATE
+        end = max([min_seconds] + [s + len(x) / rate for s, x in self._clips])
+        track = np.zeros(int(np.ceil(end * rate)), dtype=np.float32)
+        for start, samples in self._clips:
+            i = int(start * rate)
+            track[i : i + len(samples)] = samples[: len(track) - i]
+        return track, rate
+
+
+def run_on_recording(session: TalkSession, audio: np.ndarray, chunk_ms: int = 32) -> None:
+    """Feed a 16 kHz recording as if it came from the microphone; its own time is the clock."""
+    step = chunk_ms * SAMPLE_RATE // 1000
+    for i in range(0, len(audio), step):
+        chunk = audio[i : i + step]
+        session.feed(chunk, (i + len(chunk)) / SAMPLE_RATE)
+    session.finish(len(audio) / SAMPLE_RATE)
+
+
+# --- running on the sound card ----------------------------------------------------------------------------
+
+
+class SoundDeviceUnavailable(RuntimeError):
+    """No PortAudio library or no usable microphone/speaker; the message names the fix."""
+
+
+def _sounddevice():
+    try:
+        import sounddevice as sd
+    except OSError as exc:  # PortAudio shared library missing
+        raise SoundDeviceUnavailable(
+            f"The sound card cannot be used ({exc}). Install PortAudio (`sudo apt-get install libportaudio2`) "
+            "or use --input FILE / --output FILE."
+        ) from None
+    return sd
+
+
+class SoundDevicePlayer:
+    """Plays reply chunks on the default output in a thread, as they are synthesised; `stop` cuts off fast."""
+
+    def __init__(self, block: int = 2048) -> None:
+        self.block = block
+        self._thread: threading.Thread | None = None
+        self._stop = threading.Event()
+
+    def play(self, chunks: Iterator[AudioChunk], now: float = 0.0) -> None:
+        self.stop(now)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, args=(chunks, self._stop), daemon=True)
+        self._thread.start()
+
+    def playing(self, now: float = 0.0) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def stop(self, now: float = 0.0) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+    def wait(self) -> None:
+        if self._thread is not None:
+            self._thread.join()
+
+    def _run(self, chunks: Iterable[AudioChunk], stop: threading.Event) -> None:
+        sd = _sounddevice()
+        stream = None
+        try:
+            for chunk in chunks:
+                if stop.is_set():
+                    break
+                if stream is None or stream.samplerate != chunk.sample_rate:
+                    if stream is not None:
+                        stream.close()
+                    stream = sd.OutputStream(samplerate=chunk.sample_rate, channels=1, dtype="float32")
+                    stream.start()
+                samples = np.ascontiguousarray(chunk.samples, dtype=np.float32)
+                for i in range(0, len(samples), self.block):
+                    if stop.is_set():
+                        break
+                    stream.write(samples[i : i + self.block])
+        finally:
+            if stream is not None:
+                if stop.is_set():
+                    stream.abort()
+                else:
+                    stream.stop()
+                stream.close()
+
+
+def check_output_device() -> None:
+    sd = _sounddevice()
+    try:
+        sd.query_devices(kind="output")
+    except Exception as exc:
+        raise SoundDeviceUnavailable(f"No speaker/output device found ({exc}); use --output FILE.") from None
+
+
+def check_input_device() -> None:
+    sd = _sounddevice()
+    try:
+        sd.query_devices(kind="input")
+    except Exception as exc:
+        raise SoundDeviceUnavailable(f"No microphone found ({exc}); use --input FILE.") from None
+
+
+def microphone_chunks(stop: threading.Event, block: int = 512) -> Iterator[np.ndarray]:
+    """16 kHz mono float32 blocks from the default microphone until `stop` is set."""
+    sd = _sounddevice()
+    try:
+        device = sd.query_devices(kind="input")
+    except Exception as exc:
+        raise SoundDeviceUnavailable(f"No microphone found ({exc}); use --input FILE.") from None
+    blocks: queue.Queue[np.ndarray] = queue.Queue()
+
+    def callback(indata, frames, time_info, status) -> None:
+        blocks.put(indata[:, 0].copy())
+
+    rate = SAMPLE_RATE
+    try:
+        stream = sd.InputStream(
+            samplerate=rate, channels=1, dtype="float32", blocksize=block, callback=callback
+        )
+    except Exception:  # the device cannot do 16 kHz: record at its own rate and resample ~100 ms blocks
+        rate = int(device["default_samplerate"])
+        block = rate // 10
+        stream = sd.InputStream(
+            samplerate=rate, channels=1, dtype="float32", blocksize=block, callback=callback
+        )
+    with stream:
+        while not stop.is_set():
+            try:
+                data = blocks.get(timeout=0.1)
+            except queue.Empty:
+                continue
+            yield data if rate == SAMPLE_RATE else resample(data, rate, SAMPLE_RATE)
+
+
+def run_on_microphone(session: TalkSession, stop: threading.Event) -> None:
+    """Listen until `stop` is set (Ctrl+C in the CLI). After a reply ends, stale audio (echo) is dropped."""
+    started = time.monotonic()
+    was_playing = False
+    for chunk in microphone_chunks(stop):
+        now = time.monotonic() - started
+        playing = session.player.playing(now)
+        if was_playing and not playing:
+            session.detector.reset()
+        was_playing = playing
+        session.feed(chunk, now)

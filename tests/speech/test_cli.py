@@ -1,0 +1,107 @@
+"""`assistant transcribe`, `say` and `talk` through the real CLI."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import soundfile as sf
+from typer.testing import CliRunner
+
+from assistant.cli import app
+from assistant.speech.types import SAMPLE_RATE
+from tests.speech.conftest import SPEECH_DATA, silence, words
+
+pytestmark = pytest.mark.slow
+runner = CliRunner()
+
+
+def test_say_then_transcribe_json(tmp_path):
+    wav = tmp_path / "hello.wav"
+    result = runner.invoke(
+        app, ["say", "Good morning. What can I do for you?", "-o", str(wav), "--deterministic"]
+    )
+    assert result.exit_code == 0, result.output
+    assert sf.info(wav).samplerate == 22050 and sf.info(wav).duration > 1.5
+
+    empty = tmp_path / "empty.wav"
+    empty.write_bytes(b"")
+    result = runner.invoke(
+        app, ["transcribe", "--json", str(wav), str(SPEECH_DATA / "jfk" / "jfk.flac"), str(empty)]
+    )
+    assert result.exit_code == 1, "a bad file makes the exit code non-zero"
+    lines = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
+    assert len(lines) == 3
+    first, second, bad = lines
+    assert set(first) == {"file", "text", "confidence", "seconds", "rtf"}
+    assert words(first["text"]) == words("Good morning. What can I do for you?")
+    assert "ask not what your country can do for you" in second["text"].lower().replace(",", "")
+    assert second["seconds"] == pytest.approx(11.0, abs=0.1) and second["rtf"] > 0
+    assert bad == {"file": str(empty), "error": f"{empty}: the file is empty (0 bytes)."}
+    assert "Traceback" not in result.output
+
+
+def test_say_and_transcribe_errors(tmp_path):
+    result = runner.invoke(app, ["say", "Hi.", "-o", str(tmp_path / "x.wav"), "--backend", "nope"])
+    assert result.exit_code == 1 and "Unknown tts backend 'nope'" in " ".join(result.output.split())
+    result = runner.invoke(app, ["transcribe", str(tmp_path / "missing.wav")])
+    output = " ".join(result.output.split())  # rich wraps long lines
+    assert result.exit_code == 1 and "missing.wav: no such file" in output and "Traceback" not in output
+
+
+def test_talk_with_input_and_output_files(tmp_path, speak):
+    """Two requests; the second is cut short by "stop" while the reply to the first is still playing."""
+    recording = np.concatenate(
+        [
+            silence(0.5),
+            speak("Turn on the kitchen lights."),
+            silence(1.0),
+            speak("Stop."),
+            silence(3.0),
+            speak("Play some music."),
+            silence(1.5),
+        ]  # fmt: skip
+    )
+    source, reply = tmp_path / "in.flac", tmp_path / "out.wav"
+    sf.write(source, recording, SAMPLE_RATE)
+    result = runner.invoke(app, ["talk", "--input", str(source), "--output", str(reply)])
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    you = [line.split("you:", 1)[1] for line in lines if " you:" in line]
+    assert [words(t) for t in you] == [words("Turn on the kitchen lights."), words("Play some music.")]
+    assert any(" stop:" in line for line in lines)
+    assert any("You said: Play some music." in line for line in lines)
+    track, rate = sf.read(reply)
+    assert len(track) / rate >= len(recording) / SAMPLE_RATE - 0.05
+    assert np.abs(track).max() > 0.3, "the replies are in the output"
+
+
+def test_talk_session_stop_cuts_the_reply(recognizer, synth, speak):
+    from assistant.speech.talk import (
+        TalkSession,
+        TimelinePlayer,
+        echo_responder,
+        is_stop_command,
+        run_on_recording,
+    )
+
+    assert (
+        is_stop_command("Stop.")
+        and is_stop_command("OK, stop it please!")
+        and not is_stop_command("Stop the music")
+    )
+    recording = np.concatenate([silence(0.3), speak("Turn on the kitchen lights."), silence(1.0), speak("Stop."),
+                                silence(4.0)])  # fmt: skip
+    player = TimelinePlayer()
+    session = TalkSession(recognizer, echo_responder(synth), player)
+    run_on_recording(session, recording)
+    kinds = [e.kind for e in session.events]
+    assert kinds[0] == "heard" and "stopped" in kinds
+    stopped_at = next(e.at for e in session.events if e.kind == "stopped")
+    full_reply = (
+        sum(len(c.samples) for c in synth.stream("You said: Turn on the kitchen lights.")) / synth.sample_rate
+    )
+    ((start, played),) = player._clips
+    assert len(played) / player.sample_rate == pytest.approx(stopped_at - start, abs=0.01)
+    assert len(played) / player.sample_rate < full_reply, "playback was interrupted"
