@@ -199,7 +199,10 @@ def talk(
 
     player = TimelinePlayer() if output is not None else SoundDevicePlayer()
     detector = EndOfSpeechDetector(end_silence_ms=end_silence_ms, max_seconds=settings.audio.max_seconds)
-    session = TalkSession(recognizer, _responder(settings, synth), player, detector, on_event=show)
+    live_player = player if output is None else None
+    session = TalkSession(
+        recognizer, _responder(settings, synth, live_player), player, detector, on_event=show
+    )
 
     if audio is not None:
         run_on_recording(session, audio)
@@ -223,8 +226,43 @@ def talk(
         )
 
 
-def _responder(settings, synth):
-    """What `talk` answers with. The dialog pipeline plugs in here; until then the transcript is echoed."""
-    from assistant.speech.talk import echo_responder
+def _responder(settings, synth, player=None):  # type: ignore[no-untyped-def]
+    """Answer through the whole assistant: NLU, skills or generator, then the reply's audio.
 
-    return echo_responder(synth)
+    With a live speaker (`player`), timers and reminders that fire are spoken too.
+    """
+    from assistant.dialog.cli import _login_name
+    from assistant.events import AudioEvent, ErrorEvent, NoticeEvent, TextEvent, TurnDoneEvent, TurnRequest
+    from assistant.pipeline import Pipeline
+
+    pipeline = Pipeline(settings)
+    with status("Loading the assistant..."):
+        pipeline.warm_up(speech=False)
+    user = _login_name()
+    conversation: dict[str, int | None] = {"id": None}
+    if player is not None:
+        me = pipeline.memory.user(user)
+
+        def speak_alert(_user_id: int, message: str) -> None:
+            console.print(f"[bold yellow]⏰ {message}[/]")
+            player.play(synth.stream(message))
+
+        pipeline.on_notification(speak_alert, user_id=me.id)
+
+    def respond(text: str):  # type: ignore[no-untyped-def]
+        request = TurnRequest(user=user, text=text, conversation_id=conversation["id"], speak=True)
+        reply: list[str] = []
+        for event in pipeline.run(request):
+            if isinstance(event, AudioEvent):
+                yield event.chunk
+            elif isinstance(event, TextEvent):
+                reply.append(event.text)
+            elif isinstance(event, NoticeEvent):
+                err_console.print(f"[yellow]{event.message}[/]")
+            elif isinstance(event, ErrorEvent):
+                err_console.print(f"[red]{event.message}[/]")
+                yield from synth.stream(event.message)
+            elif isinstance(event, TurnDoneEvent):
+                conversation["id"] = event.conversation_id
+
+    return respond

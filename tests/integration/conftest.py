@@ -4,17 +4,28 @@ import os
 from pathlib import Path
 
 import pytest
+from platformdirs import user_cache_dir
 
 from assistant.config import Settings, load_settings
 from assistant.memory.db import dispose_engine
 
+MODEL_CACHE = Path(user_cache_dir("assistant"))  # where `assistant models prepare` put the defaults
+
 
 def _settings(data_dir: Path) -> Settings:
-    """Real default models (from the shared model cache), but a private database."""
+    """Real default models (from the prepared model cache), but a private database."""
     for key in list(os.environ):
-        if key.startswith("ASSISTANT_") and key != "ASSISTANT_CACHE_DIR":
+        if key.startswith("ASSISTANT_"):
             os.environ.pop(key)
-    return load_settings({"data_dir": data_dir, "tts": {"deterministic": True}})
+    return load_settings({"data_dir": data_dir, "cache_dir": MODEL_CACHE, "tts": {"deterministic": True}})
+
+
+@pytest.fixture
+def cli_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Environment for CLI runs: a private database, the prepared model cache."""
+    monkeypatch.setenv("ASSISTANT_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("ASSISTANT_CACHE_DIR", str(MODEL_CACHE))
+    return tmp_path
 
 
 @pytest.fixture(scope="module")

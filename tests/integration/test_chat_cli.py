@@ -12,8 +12,7 @@ from assistant.cli import app
 pytestmark = pytest.mark.slow
 
 
-def test_chat_once_json(tmp_path, monkeypatch) -> None:
-    monkeypatch.setenv("ASSISTANT_DATA_DIR", str(tmp_path))
+def test_chat_once_json(cli_env) -> None:
     runner = CliRunner()
     result = runner.invoke(
         app, ["chat", "--once", "add bread to my shopping list", "--json", "--user", "cli"]
@@ -45,8 +44,7 @@ def test_chat_once_json(tmp_path, monkeypatch) -> None:
     assert "bread" in reply
 
 
-def test_chat_once_bad_input_exit_code(tmp_path, monkeypatch) -> None:
-    monkeypatch.setenv("ASSISTANT_DATA_DIR", str(tmp_path))
+def test_chat_once_bad_input_exit_code(cli_env) -> None:
     result = CliRunner().invoke(app, ["chat", "--once", "   ", "--json"])
     assert result.exit_code == 1
     assert json.loads(result.stdout.splitlines()[-1])["kind"] == "error"
