@@ -1,9 +1,150 @@
-"""`assistant serve` (issue 6)."""
+"""`assistant serve`: the web app, on 127.0.0.1:7860 by default.
+
+Security rules: localhost needs no login; any other interface, or a public share link, requires the
+username and password from settings (auth.username / auth.password) unless the operator explicitly
+passes --insecure-no-auth (or sets auth.disable). Configured credentials are always enforced.
+"""
 
 from __future__ import annotations
 
-from assistant.not_built import not_built
+import ipaddress
+import os
+import socket
+from dataclasses import dataclass
+from typing import Annotated
+
+import typer
+
+from assistant.config import Settings
+
+AUTH_HINT = (
+    "Set a username and password, e.g. `export ASSISTANT_AUTH__USERNAME=me ASSISTANT_AUTH__PASSWORD=...` "
+    "or the auth section of assistant.toml, or serve on 127.0.0.1 (the default)."
+)
 
 
-def serve() -> None:
-    not_built("serve", 6)
+class ServeError(ValueError):
+    """The requested way of serving is unsafe or impossible; the message says how to fix it."""
+
+
+@dataclass(frozen=True)
+class ServePlan:
+    host: str
+    port: int
+    share: bool
+    auth: tuple[str, str] | None
+    warnings: tuple[str, ...] = ()
+
+
+def is_loopback(host: str) -> bool:
+    """True for 127.0.0.0/8, ::1 and names that resolve only to them (localhost)."""
+    host = host.strip().strip("[]")
+    if not host:
+        return False
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        pass
+    try:
+        infos = socket.getaddrinfo(host, None)
+    except OSError:
+        return False
+    addresses = {info[4][0] for info in infos}
+    return bool(addresses) and all(ipaddress.ip_address(a.split("%")[0]).is_loopback for a in addresses)
+
+
+def plan(settings: Settings, host: str, port: int, share: bool, insecure_no_auth: bool) -> ServePlan:
+    """Decide how to serve, refusing an exposed server without auth unless explicitly allowed."""
+    username = settings.auth.username
+    password = settings.auth.password.get_secret_value() if settings.auth.password else None
+    if bool(username) != bool(password):
+        raise ServeError("Auth needs both auth.username and auth.password; only one is set. " + AUTH_HINT)
+    auth = (username, password) if username and password else None
+    exposed = share or not is_loopback(host)
+    warnings: list[str] = []
+    if exposed and auth is None:
+        where = "a public share link" if share else f"{host} (reachable from other machines)"
+        if not (insecure_no_auth or settings.auth.disable):
+            raise ServeError(f"Refusing to serve on {where} without a login. " + AUTH_HINT)
+        warnings.append(
+            f"Serving on {where} WITHOUT a login: anyone who can reach it can use the assistant "
+            "and read and erase stored conversations."
+        )
+    if share:
+        warnings.append("A share link needs internet access; offline it will fail to open.")
+    return ServePlan(host=host, port=port, share=share, auth=auth, warnings=tuple(warnings))
+
+
+def serve(
+    ctx: typer.Context,
+    host: Annotated[
+        str | None, typer.Option(help="Interface to listen on (default 127.0.0.1, from settings.host).")
+    ] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default 7860, from settings.port).")] = None,
+    share: Annotated[
+        bool | None,
+        typer.Option(
+            "--share/--no-share", help="Also open a public gradio.live link (needs internet and auth)."
+        ),
+    ] = None,
+    insecure_no_auth: Annotated[
+        bool,
+        typer.Option(
+            "--insecure-no-auth",
+            help="Allow serving on a non-localhost interface or share link WITHOUT a login. Anyone who can "
+            "reach the port can use the assistant and read or erase stored conversations.",
+        ),
+    ] = False,
+    warm_up: Annotated[
+        bool, typer.Option("--warm-up/--no-warm-up", help="Load the default models before serving.")
+    ] = True,
+) -> None:
+    """Start the web app."""
+    from assistant.cli_state import settings_from
+    from assistant.console import err_console, fail, status
+
+    settings = settings_from(ctx, {"host": host, "port": port, "share": share})
+    try:
+        serve_plan = plan(settings, settings.host, settings.port, settings.share, insecure_no_auth)
+    except ServeError as exc:
+        fail(str(exc))
+        return
+    for warning in serve_plan.warnings:
+        err_console.print(f"[bold yellow]Warning:[/] {warning}")
+    if not port_free(serve_plan.host, serve_plan.port):
+        fail(f"Port {serve_plan.port} on {serve_plan.host} is in use. Pick another with --port.")
+        return
+
+    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    from assistant.pipeline import Pipeline
+    from ui.app import build_app, launch
+
+    try:
+        pipeline = Pipeline(settings)
+        if warm_up:
+            with status("Loading the default models"):
+                pipeline.warm_up()
+        demo = build_app(pipeline, settings)
+    except Exception as exc:  # a model or the database cannot load: say which, no traceback
+        fail(f"Cannot start the web app: {exc}")
+        return
+    where = f"http://{serve_plan.host if ':' not in serve_plan.host else f'[{serve_plan.host}]'}:{serve_plan.port}"
+    err_console.print(f"Serving on [bold]{where}[/] {'(login required)' if serve_plan.auth else ''}")
+    try:
+        launch(demo, settings, serve_plan.host, serve_plan.port, auth=serve_plan.auth, share=serve_plan.share)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        pipeline.close()
+
+
+def port_free(host: str, port: int) -> bool:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return False
+    return True

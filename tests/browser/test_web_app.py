@@ -1,0 +1,172 @@
+"""The web app in headless Chromium, against the real pipeline and default models (issue 6).
+
+Waits are generous upper bounds for a loaded 2-core machine, never timing assertions.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from tests.browser.conftest import REQUEST_TEXT
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+TURN_TIMEOUT = 90_000  # ms: an upper bound for one turn on a busy machine
+
+# Records every distinct text the newest reply bubble shows, so the test can see the reply stream in.
+WATCH_REPLIES = """
+() => {
+  window.__replySnapshots = [];
+  const chat = document.querySelector('#chat');
+  new MutationObserver(() => {
+    const bots = chat.querySelectorAll('[data-testid="bot"]');
+    if (!bots.length) return;
+    const text = bots[bots.length - 1].innerText.trim();
+    const seen = window.__replySnapshots;
+    if (text && seen[seen.length - 1] !== text) seen.push(text);
+  }).observe(chat, {subtree: true, childList: true, characterData: true});
+}
+"""
+
+
+def send(page, text: str) -> None:
+    box = page.locator("#message textarea")
+    box.fill(text)
+    box.press("Enter")
+
+
+def wait_for_turn(page, n: int) -> None:
+    """Wait until the chat shows `n` finished turns (n user messages with intent lines, n replies)."""
+    page.locator('#chat [data-testid="user"] .turn-meta').nth(n - 1).wait_for(timeout=TURN_TIMEOUT)
+    page.locator('#chat [data-testid="bot"]').nth(n - 1).wait_for(timeout=TURN_TIMEOUT)
+    page.wait_for_function(
+        "() => !document.querySelector('#chat .pending') && "
+        "document.querySelector('#waterfall img, #waterfall canvas, #waterfall svg') !== null",
+        timeout=TURN_TIMEOUT,
+    )
+
+
+def intent_of(page, i: int = -1) -> tuple[str, float]:
+    metas = page.locator('#chat [data-testid="user"] .turn-meta')
+    meta = metas.nth(metas.count() - 1 if i < 0 else i)
+    label = meta.locator(".intent-label").inner_text().strip()
+    confidence = float(meta.locator(".intent-confidence").inner_text())
+    return label, confidence
+
+
+def replies(page) -> list[str]:
+    return [t.strip() for t in page.locator('#chat [data-testid="bot"]').all_inner_texts()]
+
+
+def test_typed_message_streams_reply_and_shows_intent(new_page):
+    page = new_page()
+    page.evaluate(WATCH_REPLIES)
+    send(page, "tell me something interesting about the moon")
+    wait_for_turn(page, 1)
+    label, confidence = intent_of(page)
+    assert re.fullmatch(r"[a-z_]+", label)
+    assert 0.0 <= confidence <= 1.0
+    reply = replies(page)[-1]
+    assert reply and not reply.startswith("⚠")
+    snapshots = page.evaluate("window.__replySnapshots")
+    assert snapshots[-1] == reply
+    # A generated reply arrives piece by piece: the page showed growing prefixes before the whole text.
+    if "→ generator" in page.locator('#chat [data-testid="user"]').last.inner_text():
+        partial = [s for s in snapshots[:-1] if reply.startswith(s)]
+        assert partial, f"the reply was not streamed: {snapshots}"
+    # The side panel and the latency waterfall are filled after the turn.
+    assert "Timers and alarms" in page.locator("#side-panel").inner_text()
+
+
+def test_spoken_request_through_fake_microphone(new_page):
+    page = new_page()
+    mic = page.locator("#mic")
+    mic.get_by_role("button", name="Record").click()
+    page.wait_for_timeout(3500)  # the WAV is 0.4 s silence + ~1 s of speech + silence
+    mic.get_by_role("button", name="Stop").click()
+    wait_for_turn(page, 1)
+    user = page.locator('#chat [data-testid="user"]').last.inner_text().lower()
+    assert "time" in user, f"transcript of {REQUEST_TEXT!r}: {user}"
+    label, _ = intent_of(page)
+    assert label
+    # The reply is spoken: an <audio> element with a source in the "Spoken reply" player.
+    audio = page.locator("#reply-audio audio")
+    audio.wait_for(state="attached", timeout=TURN_TIMEOUT)
+    page.wait_for_function(
+        "() => { const a = document.querySelector('#reply-audio audio'); return a && a.src && a.src.length > 0; }",
+        timeout=TURN_TIMEOUT,
+    )
+    duration = page.evaluate(
+        """() => new Promise(resolve => {
+             const a = document.querySelector('#reply-audio audio');
+             if (a.readyState >= 1) resolve(a.duration);
+             else a.addEventListener('loadedmetadata', () => resolve(a.duration), {once: true});
+           })"""
+    )
+    assert duration > 0.3
+    assert replies(page)[-1]
+
+
+def test_nlu_lab_compares_two_models(new_page):
+    page = new_page()
+    page.get_by_role("tab", name="NLU lab").click()
+    models = page.locator("#lab-models")
+    for checkbox in models.locator("input[type=checkbox]").all():
+        if checkbox.is_checked():
+            checkbox.uncheck()
+    models.get_by_label("lstm", exact=True).check()
+    models.get_by_label("tfidf-logreg", exact=True).check()
+    page.locator("#lab-utterance textarea").fill("wake me up at seven tomorrow morning")
+    page.locator("#lab-compare").click()
+    cells = page.locator("#lab-results .nlu-model")
+    cells.nth(1).wait_for(timeout=TURN_TIMEOUT * 2)  # tf-idf trains on first use
+    assert cells.count() == 2
+    assert {cells.nth(i).get_attribute("data-model") for i in range(2)} == {"lstm", "tfidf-logreg"}
+    for i in range(2):
+        cell = cells.nth(i)
+        assert cell.locator(".error").count() == 0, cell.inner_text()
+        assert cell.locator("ol.topk li").count() == 3
+        confidences = [float(x) for x in cell.locator(".conf").all_inner_texts()]
+        assert confidences == sorted(confidences, reverse=True)
+        assert re.search(r"[\d.]+ ms", cell.locator(".latency").inner_text())
+
+
+def test_two_users_chat_at_once_and_see_only_their_own_history(new_page):
+    alice, bob = new_page("alice"), new_page("bob")
+    send(alice, "add apples to my shopping list")
+    send(bob, "what is two plus three")
+    wait_for_turn(alice, 1)
+    wait_for_turn(bob, 1)
+    alice_chat = alice.locator("#chat").inner_text()
+    bob_chat = bob.locator("#chat").inner_text()
+    assert "apples" in alice_chat and "plus three" not in alice_chat
+    assert "plus three" in bob_chat and "apples" not in bob_chat
+    # The stored history is per user too.
+    for page, own, other in ((alice, "apples", "plus three"), (bob, "plus three", "apples")):
+        page.get_by_role("tab", name="History").click()
+        for word in (own, other):
+            query = page.locator("#history-query textarea")
+            query.fill(word)
+            query.press("Enter")
+            expected = "Nothing found" if word == other else word
+            page.locator("#history-results").get_by_text(expected).first.wait_for(timeout=TURN_TIMEOUT)
+        page.locator("#history-refresh").click()
+        page.locator("#history-turns").get_by_text(own).first.wait_for(timeout=TURN_TIMEOUT)
+        assert other not in page.locator("#history-turns").inner_text()
+
+
+def test_two_second_timer_fires_in_the_page(new_page):
+    page = new_page()
+    send(page, "set a timer for 2 seconds")
+    wait_for_turn(page, 1)
+    assert "skill:" in page.locator('#chat [data-testid="user"] .turn-meta').last.inner_text()
+    fired = page.locator("#fired li.fired")
+    fired.first.wait_for(timeout=30_000)
+    assert fired.count() >= 1
+    # ...and it sounds: the alarm player gets a clip.
+    page.wait_for_function(
+        "() => { const a = document.querySelector('#alarm-audio audio'); return a && a.src; }",
+        timeout=30_000,
+    )

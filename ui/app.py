@@ -1,0 +1,164 @@
+"""The web app: `build_app(pipeline, settings)` returns the Gradio Blocks; `launch(...)` serves it.
+
+Three tabs (Conversation, NLU lab, History) share one `Pipeline`, so models load once per process.
+Each browser tab keeps its own `WebSession` in a `gr.State`; without auth that is also its own user.
+Fonts come from the system (no web fonts), so the page makes no requests outside this server.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import gradio as gr
+
+from assistant.config import Settings
+from ui.conversation import ConversationTab
+from ui.history import HistoryTab, conversation_choices
+from ui.nlu_lab import NLULabTab, latest_report
+from ui.render import fired_panel, state_panel
+from ui.session import Inbox, WebSession, ensure_session
+
+log = logging.getLogger("assistant.ui")
+
+TITLE = "Assistant"
+QUEUE_SIZE = 256  # waiting events across all users; beyond that new requests are told the server is busy
+
+CSS = """
+.turn-meta { display: block; font-size: 0.78em; opacity: 0.75; margin-top: 0.3em; }
+.muted { opacity: 0.6; }
+.side-panel h4 { margin: 0.6em 0 0.2em; }
+.side-panel ul, .fired-panel ul { margin: 0 0 0 1.1em; padding: 0; }
+.fired-panel li.fired { font-weight: 600; }
+.nlu-compare { display: flex; flex-wrap: wrap; gap: 12px; }
+.nlu-model { flex: 1 1 200px; border: 1px solid var(--border-color-primary); border-radius: 8px; padding: 8px 12px; }
+.nlu-model h4 { margin: 0 0 6px; word-break: break-all; }
+.nlu-model ol { margin: 0; padding-left: 1.2em; }
+.nlu-model .bar { height: 5px; background: var(--color-accent); border-radius: 3px; margin: 2px 0 6px; }
+.nlu-model .conf { float: right; font-variant-numeric: tabular-nums; }
+.nlu-model .error { color: var(--error-text-color, #b91c1c); }
+table.turns { width: 100%; font-size: 0.9em; }
+table.turns td, table.turns th { padding: 4px 6px; vertical-align: top; }
+"""
+
+
+def theme() -> gr.themes.Base:
+    system_sans = ["ui-sans-serif", "system-ui", "Segoe UI", "Roboto", "Helvetica", "Arial", "sans-serif"]
+    system_mono = ["ui-monospace", "SFMono-Regular", "Menlo", "Consolas", "monospace"]
+    return gr.themes.Soft(primary_hue="indigo", font=system_sans, font_mono=system_mono)
+
+
+def stage_choices(pipeline: Any, settings: Settings) -> dict[str, list[str]]:
+    """Names for the NLU, generator and voice pickers, each from its registry (the configured one first)."""
+
+    def ordered(names: list[str], current: str) -> list[str]:
+        return [current] + [n for n in names if n != current]
+
+    from assistant.speech.tts import synthesizers
+
+    return {
+        "nlu": ordered(pipeline.nlu_names(), settings.nlu.model),
+        "generator": ordered(_generator_names(pipeline), settings.generator.backend),
+        "voice": ordered(synthesizers.names(), settings.tts.backend),
+    }
+
+
+def _generator_names(pipeline: Any) -> list[str]:
+    names = getattr(pipeline, "generator_names", None)
+    if callable(names):
+        return list(names())
+    try:
+        from assistant.dialog.generator import generators
+
+        return generators.names()
+    except ImportError:
+        log.warning("no generator registry found; the picker offers only the configured generator")
+        return []
+
+
+def build_app(pipeline: Any, settings: Settings) -> gr.Blocks:
+    """The whole page. Registers for alarms on the pipeline (its scheduler starts with the first listener)."""
+    inbox = Inbox()
+    pipeline.on_notification(inbox.push)
+    choices = stage_choices(pipeline, settings)
+    conversation = ConversationTab(pipeline, settings, inbox, choices)
+    lab = NLULabTab(pipeline, settings, choices["nlu"])
+    history = HistoryTab(pipeline)
+
+    with gr.Blocks(title=TITLE, analytics_enabled=False) as demo:
+        session = gr.State(None)
+        gr.Markdown("## 🗣️ Assistant — offline voice assistant and NLU workbench")
+        with gr.Tabs():
+            with gr.Tab("Conversation", id="conversation"):
+                conversation.build(session)
+            with gr.Tab("NLU lab", id="nlu-lab"):
+                lab.build()
+            with gr.Tab("History", id="history"):
+                history.build(session)
+
+        def reset_conversation(fresh: WebSession) -> tuple[Any, ...]:
+            return [], state_panel(None), fired_panel([]), None
+
+        history.wire_forget(
+            [conversation.chatbot, conversation.side_panel, conversation.fired, conversation.reply_audio],
+            reset_conversation,
+        )
+
+        def on_load(request: gr.Request) -> tuple[Any, ...]:
+            try:
+                current = ensure_session(None, request, pipeline.memory)
+                chat, side, fired = conversation.on_load(current)
+                convs = gr.update(choices=conversation_choices(pipeline.memory, current.user_id), value=None)
+            except Exception:
+                log.exception("page load failed")
+                gr.Warning("The database is not reachable right now; the page may not work.")
+                return (None, [], state_panel(None), fired_panel([]), gr.skip(), *latest_report())
+            return (current, chat, side, fired, convs, *latest_report())
+
+        demo.load(
+            on_load,
+            None,
+            [
+                session,
+                conversation.chatbot,
+                conversation.side_panel,
+                conversation.fired,
+                history.conversations,
+                lab.report,
+                lab.plots,
+            ],
+            api_visibility="private",
+        )
+    demo.queue(max_size=QUEUE_SIZE, default_concurrency_limit=2)
+    return demo
+
+
+def launch(
+    demo: gr.Blocks,
+    settings: Settings,
+    host: str,
+    port: int,
+    auth: tuple[str, str] | None = None,
+    share: bool = False,
+    block: bool = True,
+    quiet: bool = False,
+) -> Any:
+    """Serve the app with the project's limits: upload size, no stack traces, no external links."""
+    return demo.launch(
+        server_name=host,
+        server_port=port,
+        share=share,
+        auth=auth,
+        auth_message="Sign in to your assistant." if auth else None,
+        show_error=False,  # unexpected errors show a plain message; gr.Error messages still show
+        max_file_size=f"{settings.audio.max_upload_mb:g}mb",
+        prevent_thread_lock=not block,
+        quiet=quiet,
+        footer_links=["settings"],
+        ssr_mode=False,
+        mcp_server=False,
+        theme=theme(),
+        css=CSS,
+        allowed_paths=[],
+        enable_monitoring=False,
+    )

@@ -1,0 +1,360 @@
+"""The Conversation tab: typed chat, push-to-talk, hands-free listening, per-turn latency, alarms, skill state.
+
+All three input paths end in `_run_turn`, which streams one `Pipeline.run` into the chat. Typed turns
+stream text as it is generated; spoken turns also get the reply as audio that plays by itself.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+import numpy as np
+
+from assistant.config import Settings
+from assistant.events import TurnRequest
+from ui.errors import friendly, user_message
+from ui.render import chime, fired_panel, state_panel, waterfall_figure
+from ui.session import Inbox, WebSession, ensure_conversation, ensure_session
+from ui.turns import TurnView
+
+log = logging.getLogger("assistant.ui")
+
+TURN_CONCURRENCY = 4  # turns running at once across all users; others wait in the queue
+HANDS_FREE_CHUNK_S = 0.25  # how often the browser sends microphone audio in hands-free mode
+HANDS_FREE_LIMIT_S = 900  # one hands-free session listens for at most this long
+TICK_S = 1.0  # how often each page asks for fired alarms
+
+
+class ConversationTab:
+    """Builds the tab's components and wires their events to the shared pipeline."""
+
+    def __init__(
+        self, pipeline: Any, settings: Settings, inbox: Inbox, choices: dict[str, list[str]]
+    ) -> None:
+        self.pipeline = pipeline
+        self.settings = settings
+        self.inbox = inbox
+        self.choices = choices
+
+    # --- layout -------------------------------------------------------------------------------------
+
+    def build(self, session: gr.State) -> None:
+        self.session = session
+        with gr.Row(equal_height=False):
+            with gr.Column(scale=3):
+                self.chatbot = gr.Chatbot(
+                    label="Conversation",
+                    elem_id="chat",
+                    height=440,
+                    feedback_options=None,
+                    buttons=["copy"],
+                    placeholder="Type below or press the microphone and ask: “set a timer for 2 minutes”.",
+                )
+                with gr.Row():
+                    self.textbox = gr.Textbox(
+                        placeholder="Type a message and press Enter",
+                        show_label=False,
+                        elem_id="message",
+                        scale=5,
+                        max_lines=6,
+                    )
+                    self.send = gr.Button("Send", variant="primary", elem_id="send", scale=1, min_width=80)
+                with gr.Row():
+                    self.mic = gr.Audio(
+                        sources=["microphone"],
+                        type="filepath",
+                        label="Push to talk: record, then stop; the reply is spoken",
+                        elem_id="mic",
+                        buttons=[],
+                    )
+                    self.reply_audio = gr.Audio(
+                        label="Spoken reply",
+                        autoplay=True,
+                        interactive=False,
+                        elem_id="reply-audio",
+                        buttons=["download"],
+                    )
+                self.status = gr.Markdown(elem_id="status")
+                with gr.Group():
+                    self.hands_free = gr.Audio(
+                        sources=["microphone"],
+                        streaming=True,
+                        type="numpy",
+                        label="Hands-free: press record once, then just talk; I answer after each pause",
+                        elem_id="hands-free",
+                    )
+                    self.listen_status = gr.Markdown("Not listening.", elem_id="listen-status")
+                self.waterfall = gr.Plot(label="Latency of the last turn", elem_id="waterfall")
+            with gr.Column(scale=1, min_width=260):
+                self.nlu = gr.Dropdown(
+                    self.choices["nlu"],
+                    value=self.settings.nlu.model,
+                    label="NLU model (from the next turn)",
+                    allow_custom_value=True,
+                    elem_id="pick-nlu",
+                )
+                self.generator = gr.Dropdown(
+                    self.choices["generator"],
+                    value=self.settings.generator.backend,
+                    label="Generator (from the next turn)",
+                    allow_custom_value=True,
+                    elem_id="pick-generator",
+                )
+                self.voice = gr.Dropdown(
+                    self.choices["voice"],
+                    value=self.settings.tts.backend,
+                    label="Voice (from the next turn)",
+                    elem_id="pick-voice",
+                )
+                self.speak_typed = gr.Checkbox(False, label="Speak replies to typed messages too")
+                self.side_panel = gr.HTML(state_panel(None), elem_id="side-panel")
+                gr.Markdown("#### ⏰ Alarms")
+                self.fired = gr.HTML(fired_panel([]), elem_id="fired")
+                self.alarm_audio = gr.Audio(
+                    label="Alarm sound", autoplay=True, interactive=False, elem_id="alarm-audio", buttons=[]
+                )
+        self.utterance_seq = gr.State(0)
+        self.tick = gr.Timer(TICK_S)
+        self._wire()
+
+    def _wire(self) -> None:
+        turn_outputs = [
+            self.textbox,
+            self.chatbot,
+            self.reply_audio,
+            self.waterfall,
+            self.side_panel,
+            self.status,
+        ]
+        pickers = [self.nlu, self.generator, self.voice]
+        common = {"concurrency_limit": TURN_CONCURRENCY, "concurrency_id": "turn", "show_progress": "hidden"}
+        for trigger in (self.textbox.submit, self.send.click):
+            trigger(
+                self.on_text,
+                [self.textbox, self.session, *pickers, self.speak_typed],
+                turn_outputs,
+                api_visibility="private",
+                **common,
+            )
+        self.mic.stop_recording(
+            self.on_voice,
+            [self.mic, self.session, *pickers],
+            [*turn_outputs, self.mic],
+            api_visibility="private",
+            **common,
+        )
+        self.hands_free.stream(
+            self.on_stream,
+            [self.hands_free, self.session, self.utterance_seq],
+            [self.utterance_seq, self.listen_status],
+            stream_every=HANDS_FREE_CHUNK_S,
+            time_limit=HANDS_FREE_LIMIT_S,
+            concurrency_limit=None,  # cheap (VAD only); the turn itself runs in the "turn" group
+            # no show_progress="hidden" here: in Gradio 6.31 it stops a microphone stream after one chunk
+            api_visibility="private",
+        )
+        self.utterance_seq.change(
+            self.on_utterance, [self.session, *pickers], turn_outputs, api_visibility="private", **common
+        )
+        self.chatbot.clear(self.on_clear, [self.session], [self.status], api_visibility="private")
+        self.tick.tick(
+            self.on_tick,
+            [self.session],
+            [self.fired, self.alarm_audio, self.side_panel],
+            concurrency_limit=None,
+            show_progress="hidden",
+            api_visibility="private",
+        )
+
+    # --- handlers -----------------------------------------------------------------------------------
+
+    def on_load(self, session: WebSession) -> tuple[Any, ...]:
+        """Fill the tab for a fresh page (called from the app's load event)."""
+        return (
+            [],
+            state_panel(self.pipeline.user_state(session.user_id)),
+            fired_panel(session.fired),
+        )
+
+    @friendly
+    def on_text(
+        self,
+        text: str,
+        session: WebSession | None,
+        nlu: str | None,
+        generator: str | None,
+        voice: str | None,
+        speak: bool,
+        request: gr.Request,
+    ) -> Iterator[tuple[Any, ...]]:
+        text = text or ""
+        if not text.strip():
+            gr.Warning("Type something first.")
+            yield (gr.skip(),) * 6
+            return
+        session = ensure_session(session, request, self.pipeline.memory)
+        yield from self._run_turn(session, text, None, nlu, generator, voice, bool(speak))
+
+    @friendly
+    def on_voice(
+        self,
+        recording: str | None,
+        session: WebSession | None,
+        nlu: str | None,
+        generator: str | None,
+        voice: str | None,
+        request: gr.Request,
+    ) -> Iterator[tuple[Any, ...]]:
+        if not recording:
+            yield (gr.skip(),) * 7
+            return
+        path = Path(recording)
+        limit = self.settings.audio.max_upload_mb * 1024 * 1024
+        if path.stat().st_size > limit:
+            raise gr.Error(f"That recording is larger than {self.settings.audio.max_upload_mb:g} MB.")
+        audio = path.read_bytes()
+        session = ensure_session(session, request, self.pipeline.memory)
+        for update in self._run_turn(session, None, audio, nlu, generator, voice, True):
+            yield (*update, gr.skip())
+        yield (*(gr.skip(),) * 6, None)  # clear the recorder for the next question
+
+    def on_stream(
+        self, chunk: tuple[int, np.ndarray] | None, session: WebSession | None, seq: int
+    ) -> tuple[Any, Any]:
+        """Hands-free: feed microphone audio to the end-of-speech detector; a finished utterance bumps `seq`."""
+        if chunk is None or session is None or session.user_id is None:
+            return gr.skip(), gr.skip()
+        try:
+            from assistant.audio import resample, to_mono
+            from assistant.speech.vad import EndOfSpeechDetector
+
+            if session.listening is None:
+                session.listening = EndOfSpeechDetector(max_seconds=self.settings.audio.max_seconds)
+            rate, data = chunk
+            if session.busy or session.pending_utterance is not None:
+                session.listening.reset()  # do not hear the assistant's own reply or pile up requests
+                return gr.skip(), "Answering…"
+            samples = resample(to_mono(np.asarray(data)), int(rate))
+            utterances = session.listening.feed(samples)
+        except Exception as exc:
+            log.exception("hands-free audio failed")
+            return gr.skip(), f"Hands-free listening stopped: {user_message(exc)}"
+        if utterances:
+            session.pending_utterance = utterances[-1].audio
+            return (seq or 0) + 1, "Heard you, thinking…"
+        return gr.skip(), "Listening… (speaking)" if session.listening.in_speech else "Listening…"
+
+    @friendly
+    def on_utterance(
+        self,
+        session: WebSession | None,
+        nlu: str | None,
+        generator: str | None,
+        voice: str | None,
+        request: gr.Request,
+    ) -> Iterator[tuple[Any, ...]]:
+        if session is None or session.pending_utterance is None:
+            yield (gr.skip(),) * 6
+            return
+        audio, session.pending_utterance = session.pending_utterance, None
+        session = ensure_session(session, request, self.pipeline.memory)
+        yield from self._run_turn(session, None, audio, nlu, generator, voice, True)
+
+    def on_clear(self, session: WebSession | None) -> str:
+        """The chat's clear button starts a new conversation (the old one stays in History)."""
+        if session is not None:
+            session.messages = []
+            session.conversation_id = None
+        return ""
+
+    def on_tick(self, session: WebSession | None) -> tuple[Any, Any, Any]:
+        """Every second: show and sound alarms that fired for this user; refresh the countdowns."""
+        if session is None or session.user_id is None:
+            return gr.skip(), gr.skip(), gr.skip()
+        try:
+            fired = self.inbox.pop(session.user_id)
+            state = self.pipeline.user_state(session.user_id)
+        except Exception:
+            log.exception("alarm poll failed")
+            return gr.skip(), gr.skip(), gr.skip()
+        panel = state_panel(state) if (state.get("timers") or state.get("reminders") or fired) else gr.skip()
+        if not fired:
+            return gr.skip(), gr.skip(), panel
+        session.fired.extend(fired)
+        for _, message in fired:
+            gr.Info(message, title="⏰ Alarm", duration=15)
+        return fired_panel(session.fired), self._alarm_sound(" ".join(m for _, m in fired)), panel
+
+    # --- the turn -----------------------------------------------------------------------------------
+
+    def _run_turn(
+        self,
+        session: WebSession,
+        text: str | None,
+        audio: bytes | np.ndarray | None,
+        nlu: str | None,
+        generator: str | None,
+        voice: str | None,
+        speak: bool,
+    ) -> Iterator[tuple[Any, ...]]:
+        """Stream one turn: (textbox, chat, reply audio, waterfall, side panel, status) per update."""
+        memory = self.pipeline.memory
+        conversation_id = ensure_conversation(session, memory)
+        view = TurnView.start(self._history(session), text)
+        session.busy = True
+        try:
+            yield "", view.messages, None, gr.skip(), gr.skip(), ""
+            request = TurnRequest(
+                user=session.user_name,
+                text=text if audio is None else None,
+                audio=audio,
+                conversation_id=conversation_id,
+                speak=speak,
+                nlu_override=self._override(nlu, self.settings.nlu.model),
+                generator_override=self._override(generator, self.settings.generator.backend),
+                voice_override=self._override(voice, self.settings.tts.backend),
+            )
+            for event in self.pipeline.run(request):
+                if view.apply(event):
+                    yield gr.skip(), view.messages, gr.skip(), gr.skip(), gr.skip(), view.status()
+        finally:
+            session.busy = False
+        if view.done is not None:
+            session.conversation_id = view.done.conversation_id
+        session.messages = view.messages
+        figure = None
+        if view.arrivals:
+            figure = waterfall_figure(view.spans(), view.total_ms)
+        yield (
+            gr.skip(),
+            view.messages,
+            view.reply_audio(),
+            figure if figure is not None else gr.skip(),
+            state_panel(self.pipeline.user_state(session.user_id)),
+            view.status(),
+        )
+
+    @staticmethod
+    def _history(session: WebSession) -> list[dict[str, Any]]:
+        return list(session.messages)
+
+    @staticmethod
+    def _override(picked: str | None, default: str) -> str | None:
+        picked = (picked or "").strip()
+        return picked if picked and picked != default else None
+
+    def _alarm_sound(self, message: str) -> tuple[int, np.ndarray]:
+        """The chime, followed by the message spoken in the default voice when speech output works."""
+        try:
+            synth = self.pipeline.synthesizer()
+            rate, ding = chime(synth.sample_rate)
+            spoken = [np.asarray(c.samples, dtype=np.float32).reshape(-1) for c in synth.stream(message)]
+            samples = np.concatenate([ding, np.zeros(rate // 4, dtype=np.float32), *spoken])
+        except Exception:
+            log.warning("alarm speech unavailable; chime only", exc_info=True)
+            rate, samples = chime()
+        return rate, (np.clip(samples, -1, 1) * 32767).astype(np.int16)

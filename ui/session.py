@@ -1,0 +1,88 @@
+"""Who is on the other end of a browser tab, and the inbox of alarms waiting to be shown to them.
+
+Without auth every page load is its own guest user (named from Gradio's session hash), so two tabs never
+see each other's conversations. With auth the login name is the user: history survives a reload, but
+each page load still starts its own conversation.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import defaultdict, deque
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+GUEST_PREFIX = "guest-"
+INBOX_LIMIT = 50  # per user; older undelivered alarms are dropped first
+
+
+@dataclass
+class WebSession:
+    """Mutable per-tab state kept in a `gr.State` (never shared between tabs)."""
+
+    user_name: str
+    user_id: int | None = None
+    conversation_id: int | None = None
+    messages: list[dict[str, Any]] = field(default_factory=list)  # the chat shown in this tab
+    fired: list[tuple[datetime, str]] = field(default_factory=list)  # alarms shown in this tab
+    waterfalls: list[Any] = field(default_factory=list)  # (turn label, spans, total_ms) per turn
+    listening: Any = None  # the hands-free EndOfSpeechDetector, made on first use
+    pending_utterance: Any = None  # hands-free: speech waiting for its turn (np.ndarray)
+    busy: bool = False  # a turn is running: hands-free ignores the microphone meanwhile
+
+
+def user_name_for(request: Any) -> str:
+    """The login name when auth is on, else a guest name unique to this page load."""
+    username = getattr(request, "username", None) if request is not None else None
+    if username:
+        return str(username)
+    session_hash = getattr(request, "session_hash", None) if request is not None else None
+    if not session_hash:
+        # Direct API calls without a session: still one user per call, never a shared one.
+        import secrets
+
+        session_hash = secrets.token_hex(8)
+    return f"{GUEST_PREFIX}{session_hash[:16]}"
+
+
+def ensure_session(session: WebSession | None, request: Any, memory: Any) -> WebSession:
+    """This tab's session, with its user created in the database (a session from another login is replaced)."""
+    name = user_name_for(request)
+    if session is None or (getattr(request, "username", None) and session.user_name != name):
+        session = WebSession(user_name=name)
+    if session.user_id is None or memory.get_user(session.user_id) is None:
+        session.user_id = memory.user(session.user_name).id
+        session.conversation_id = None
+    return session
+
+
+def ensure_conversation(session: WebSession, memory: Any) -> int:
+    """The tab's conversation, started on its first turn (so empty page loads leave no rows)."""
+    if session.conversation_id is not None and memory.get_conversation(
+        session.user_id, session.conversation_id
+    ):
+        return session.conversation_id
+    session.conversation_id = memory.start_conversation(session.user_id).id
+    return session.conversation_id
+
+
+class Inbox:
+    """Alarms fired by the scheduler thread, held per user until that user's page polls for them."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._messages: dict[int, deque[tuple[datetime, str]]] = defaultdict(
+            lambda: deque(maxlen=INBOX_LIMIT)
+        )
+
+    def push(self, user_id: int, message: str) -> None:
+        with self._lock:
+            self._messages[int(user_id)].append((datetime.now(UTC), str(message)))
+
+    def pop(self, user_id: int | None) -> list[tuple[datetime, str]]:
+        if user_id is None:
+            return []
+        with self._lock:
+            queue = self._messages.pop(int(user_id), None)
+        return list(queue) if queue else []
