@@ -70,6 +70,8 @@ def prepare(
         raise EmptyAudioError(f"{label}: the audio has no samples.")
     if not np.isfinite(samples).all():
         raise InvalidSamplesError(f"{label}: the audio contains NaN or infinite samples.")
+    if rate <= 0:
+        raise CorruptAudioError(f"{label}: invalid sample rate {rate} (it must be positive).")
     seconds = samples.shape[0] / rate
     if seconds > settings.max_seconds:
         raise TooLongError(

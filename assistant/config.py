@@ -56,11 +56,11 @@ class GeneratorSettings(BaseModel):
     api_key: SecretStr | None = None
     dtype: str = Field("auto", description="auto, float32, bfloat16, float16 or int8")
     max_new_tokens: int = Field(96, ge=1, le=2048)
-    temperature: float = Field(0.7, ge=0.0, le=2.0)
+    temperature: float = Field(0.3, ge=0.0, le=2.0, description="0 = greedy; SmolLM2 suggests low values")
     top_p: float = Field(0.9, gt=0.0, le=1.0)
-    repetition_penalty: float = Field(1.1, ge=1.0, le=2.0, description="1.0 = off; small models loop without it")
+    repetition_penalty: float = Field(1.1, ge=1.0, le=2.0, description="1 = off; small models loop")
     history_turns: int = Field(6, ge=0, le=50)
-    max_input_tokens: int = Field(1024, ge=64, le=131072, description="prompt cap; oldest turns dropped first")
+    max_input_tokens: int = Field(1024, ge=64, le=131072, description="prompt cap, oldest turns cut")
     timeout_s: float = Field(60.0, gt=0.0, description="openai-compatible: seconds to wait for the server")
 
 

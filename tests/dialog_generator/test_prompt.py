@@ -1,0 +1,76 @@
+"""The prompt builder: persona, facts, history, skill results, and caps on every part."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from assistant.dialog.prompt import MAX_USER_CHARS, PERSONA, build_messages, clip
+from assistant.dialog.types import Message
+
+
+def test_persona_facts_history_and_user_text_in_order() -> None:
+    messages = build_messages(
+        "and what is my name?",
+        facts={"name": "Ana", "favourite_colour": "green"},
+        history=[("hi", "Hello! How can I help?"), ("I like tea", "Tea is lovely.")],
+    )
+    assert [m.role for m in messages] == ["system", "user", "assistant", "user", "assistant", "user"]
+    system = messages[0].content
+    assert system.startswith(PERSONA)
+    assert "- name: Ana" in system and "- favourite colour: green" in system
+    assert "Skill result" not in system
+    assert messages[1].content == "hi" and messages[4].content == "Tea is lovely."
+    assert messages[-1] == Message("user", "and what is my name?")
+
+
+def test_skill_result_is_stated_as_facts_to_repeat() -> None:
+    messages = build_messages("what time is it?", skill_result="It is 10:15 on Wednesday, 12 March.")
+    system = messages[0].content
+    assert "Skill result:\nIt is 10:15 on Wednesday, 12 March." in system
+    assert "exactly as given" in system and "do not add any" in system
+
+
+@dataclass(frozen=True)
+class FakeSkillResult:  # the shape of assistant.dialog.skill.SkillResult
+    text: str
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+def test_skill_result_objects_and_mappings() -> None:
+    result = FakeSkillResult("Your shopping list has 2 items.", {"items": "milk, eggs"})
+    system = build_messages("what's on my list?", skill_result=result)[0].content
+    assert "Your shopping list has 2 items.\n- items: milk, eggs" in system
+    system = build_messages("what's 2+2?", skill_result={"expression": "2+2", "result": 4})[0].content
+    assert "- expression: 2+2\n- result: 4" in system
+
+
+def test_history_keeps_the_last_turns_and_accepts_messages() -> None:
+    pairs = [(f"question {i}", f"answer {i}") for i in range(10)]
+    messages = build_messages("next", history=pairs, max_turns=3)
+    assert [m.content for m in messages[1:-1]] == [
+        "question 7", "answer 7", "question 8", "answer 8", "question 9", "answer 9",
+    ]  # fmt: skip
+    as_messages = [Message("user", "hi"), Message("assistant", "hello"), Message("system", "ignored")]
+    assert [m.content for m in build_messages("x", history=as_messages)[1:-1]] == ["hi", "hello"]
+    assert len(build_messages("x", history=pairs, max_turns=0)) == 2
+
+
+def test_every_part_is_capped() -> None:
+    huge = "word " * 20_000  # 100 kB
+    messages = build_messages(
+        huge,
+        facts={f"fact_{i}": huge for i in range(100)},
+        history=[(huge, huge)] * 20,
+        skill_result=huge,
+    )
+    assert len(messages[-1].content) <= MAX_USER_CHARS and messages[-1].content.endswith("…")
+    assert sum(len(m.content) for m in messages) < 20_000
+    assert messages[0].content.count("\n- fact") == 20
+
+
+def test_clip_and_empty_input() -> None:
+    assert clip("short", 10) == "short"
+    clipped = clip("alpha beta gamma delta epsilon", 20)
+    assert len(clipped) <= 20 and clipped.endswith(" …") and clipped.startswith("alpha beta")
+    assert build_messages("   ")[-1].content == "…"
