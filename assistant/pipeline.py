@@ -344,7 +344,8 @@ class Pipeline:
                 user_text=text,
                 facts=self.memory.facts(user_id),
                 history=[(turn.user_text, turn.reply_text) for turn in history],
-                skill_result=None,
+                skill_result=decision.result,
+                max_turns=self.settings.generator.history_turns,
             )
             for piece in generator.stream(messages):
                 if not pieces:

@@ -118,11 +118,22 @@ class PiperSynthesizer:
         from piper import PiperVoice, SynthesisConfig
 
         voice = Path(tts.voice).expanduser() if tts.voice else _default_piper_voice()
+        fix = "Set tts.voice to a Piper .onnx voice (with its .onnx.json), or unset it for the default voice."
         if not voice.is_file() or voice.suffix != ".onnx":
-            raise ModelNotAvailableError(f"Piper voice {str(voice)!r} is not an .onnx file on this machine.")
+            raise ModelNotAvailableError(
+                f"Piper voice {str(voice)!r} is not an .onnx file on this machine. {fix}"
+            )
         if not Path(f"{voice}.json").is_file() and not voice.with_suffix(".json").is_file():
-            raise ModelNotAvailableError(f"Piper voice {voice} has no {voice.name}.json config beside it.")
-        self.voice = PiperVoice.load(str(voice), use_cuda=device == "cuda")
+            raise ModelNotAvailableError(
+                f"Piper voice {voice} has no {voice.name}.json config beside it. {fix}"
+            )
+        try:
+            self.voice = PiperVoice.load(str(voice), use_cuda=device == "cuda")
+        except Exception as exc:  # truncated or wrong file: name it, not only onnxruntime's error
+            raise ModelNotAvailableError(
+                f"Piper voice {voice} cannot be loaded; the file or its config is corrupt "
+                f"({type(exc).__name__}: {exc}). {fix}"
+            ) from exc
         self.sample_rate = int(self.voice.config.sample_rate)
         noise = {"noise_scale": 0.0, "noise_w_scale": 0.0} if tts.deterministic else {}
         self.config = SynthesisConfig(length_scale=tts.length_scale, **noise)
