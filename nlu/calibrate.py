@@ -1,0 +1,62 @@
+"""Calibrated confidence and the fallback threshold, both fitted on validation data.
+
+Temperature scaling (Guo et al. 2017) divides the logits by one scalar T chosen to minimise validation
+negative log-likelihood: accuracy is unchanged, confidence becomes honest. The threshold decides when a
+request is not for a skill but for the dialog generator (FALLBACK).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from nlu.types import Intent
+
+FALLBACK = "fallback"
+KEEP_CORRECT = 0.95  # without out-of-scope validation data: keep 95% of the right answers
+
+
+def softmax(logits: np.ndarray, temperature: float = 1.0) -> np.ndarray:
+    z = logits / temperature
+    z = z - z.max(axis=-1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+def fit_temperature(logits: np.ndarray, targets: np.ndarray) -> float:
+    """The T in [0.05, 20] minimising validation NLL (log-spaced grid, then a finer grid around the best)."""
+    if len(targets) == 0:
+        return 1.0
+
+    def nll(t: float) -> float:
+        probs = softmax(logits, t)[np.arange(len(targets)), targets]
+        return float(-np.log(np.clip(probs, 1e-12, None)).mean())
+
+    grid = np.exp(np.linspace(np.log(0.05), np.log(20.0), 60))
+    best = min(grid, key=nll)
+    fine = np.linspace(best / 1.15, best * 1.15, 31)
+    return float(min(fine, key=nll))
+
+
+def tune_threshold(confidence: np.ndarray, correct: np.ndarray, is_oos: np.ndarray | None = None) -> float:
+    """The threshold on calibrated confidence.
+
+    With out-of-scope validation examples (CLINC150's oos_val): maximise joint accuracy, where an in-scope
+    example counts when it is accepted with the right label and an out-of-scope one when it is rejected.
+    Without them: the highest threshold that still accepts KEEP_CORRECT of the correct predictions.
+    """
+    confidence = np.asarray(confidence, dtype=np.float64)
+    correct = np.asarray(correct, dtype=bool)
+    if is_oos is not None and np.any(is_oos):
+        is_oos = np.asarray(is_oos, dtype=bool)
+        candidates = np.unique(np.concatenate([[0.0], confidence]))
+        scores = [np.mean(np.where(is_oos, confidence < t, (confidence >= t) & correct)) for t in candidates]
+        return float(candidates[int(np.argmax(scores))])
+    right = np.sort(confidence[correct])
+    if len(right) == 0:
+        return 0.0
+    return float(right[int(np.floor((1 - KEEP_CORRECT) * len(right)))])
+
+
+def route(intent: Intent, threshold: float) -> str:
+    """The skill label when the model is confident enough, else FALLBACK (the dialog generator)."""
+    return intent.label if intent.confidence >= threshold else FALLBACK

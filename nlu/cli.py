@@ -1,0 +1,254 @@
+"""`assistant nlu ...` (issue 3): train, predict, compare and list intent models."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+app = typer.Typer(no_args_is_help=True)
+
+ModelOption = Annotated[
+    str | None, typer.Option("--model", "-m", help="Registry name or a saved model folder.")
+]
+OptionList = Annotated[
+    list[str] | None,
+    typer.Option("--option", "-o", help="Model option KEY=VALUE, e.g. epochs=5 or mode=frozen (repeatable)."),
+]
+
+
+def _parse_options(pairs: list[str] | None) -> dict[str, Any]:
+    options: dict[str, Any] = {}
+    for pair in pairs or []:
+        if "=" not in pair:
+            raise typer.BadParameter(f"--option expects KEY=VALUE, got {pair!r}")
+        key, value = pair.split("=", 1)
+        try:
+            options[key.strip()] = json.loads(value)
+        except json.JSONDecodeError:
+            options[key.strip()] = value
+    return options
+
+
+def _user_errors() -> tuple[type[BaseException], ...]:
+    from assistant.offline import ModelNotAvailableError
+    from assistant.registry import UnknownBackendError
+    from nlu.data import DatasetError
+    from nlu.models.base import ModelFolderError
+    from nlu.tokenize import NLUInputError
+
+    return (
+        UnknownBackendError,
+        ModelFolderError,
+        DatasetError,
+        NLUInputError,
+        ModelNotAvailableError,
+        ValueError,
+    )
+
+
+@app.command("list")
+def list_models(ctx: typer.Context) -> None:
+    """List the registered intent models (and which are trained on HWU64 in the cache)."""
+    from rich.table import Table
+
+    from assistant.cli_state import settings_from
+    from assistant.console import console
+    from nlu.registry import default_folder, models
+
+    settings = settings_from(ctx)
+    table = Table(title="Intent models")
+    for column in ("name", "description", "trained on hwu64", "default"):
+        table.add_column(column)
+    for name, description in models.describe().items():
+        trained = (default_folder(name, settings) / "config.json").is_file()
+        table.add_row(
+            name, description, "yes" if trained else "no", "✓" if name == settings.nlu.model else ""
+        )
+    console.print(table)
+
+
+@app.command()
+def train(
+    ctx: typer.Context,
+    model: Annotated[
+        str, typer.Option("--model", "-m", help="Registry name (see `assistant nlu list`).")
+    ] = "lstm",
+    data: Annotated[
+        str, typer.Option("--data", "-d", help="hwu64, clinc150, snips, atis, banking77 or a folder.")
+    ] = "hwu64",
+    out: Annotated[
+        Path | None, typer.Option(help="Folder to save to; default: the cache (used by the assistant).")
+    ] = None,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+    option: OptionList = None,
+    per_intent: Annotated[
+        int | None, typer.Option(help="Train on at most N examples per intent (quick runs).")
+    ] = None,
+) -> None:
+    """Train a model on a dataset, report test scores, save it (config.json + model.safetensors + vocab)."""
+    from rich.table import Table
+
+    from assistant.cli_state import settings_from
+    from assistant.console import console, fail
+    from nlu.data import load_dataset, subsample
+    from nlu.evaluate import evaluate
+    from nlu.registry import create, default_folder
+
+    settings = settings_from(ctx)
+    try:
+        dataset = load_dataset(data, settings.nlu.data_dir, seed=seed)
+        if per_intent:
+            dataset = subsample(dataset, per_intent, seed)
+        net = create(
+            model,
+            device=settings.resolved_device(),
+            cache_dir=settings.cache_dir,
+            **{**_parse_options(option), "seed": seed},
+        )
+        console.print(
+            f"Training [bold]{model}[/] on {dataset.name}: {len(dataset.train)} train / {len(dataset.valid)} valid examples, {len(dataset.labels)} intents"
+        )
+        history = net.fit(dataset)
+        result = evaluate(net, dataset) if dataset.test else None
+    except _user_errors() as exc:
+        fail(str(exc))
+        return
+    folder = out or default_folder(model, settings, Path(data).name if Path(data).is_dir() else data)
+    net.save(folder)
+    table = Table(title=f"{model} on {dataset.name} (test)")
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    table.add_row("train seconds", f"{history['train_seconds']:.1f}")
+    table.add_row("best epoch", str(history.get("best_epoch", "–")))
+    table.add_row("temperature / threshold", f"{net.temperature:.3f} / {net.threshold:.3f}")
+    if result is not None:
+        for key, value in result.to_dict().items():
+            if isinstance(value, float):
+                table.add_row(key, f"{value:.4f}")
+    console.print(table)
+    console.print(f"Saved to {folder}")
+
+
+@app.command()
+def predict(
+    ctx: typer.Context,
+    texts: Annotated[list[str] | None, typer.Argument(help="Utterances to classify.")] = None,
+    model: ModelOption = None,
+    file: Annotated[
+        Path | None, typer.Option("--file", "-f", help="One utterance per line ('-' = stdin).")
+    ] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="One JSON object per input line on stdout.")
+    ] = False,
+) -> None:
+    """Classify utterances: intent, calibrated confidence, slots; low confidence routes to the fallback."""
+    import sys
+
+    from rich.table import Table
+
+    from assistant.cli_state import settings_from
+    from assistant.console import console, fail, status
+    from nlu.calibrate import FALLBACK, route
+    from nlu.registry import load_intent_model
+
+    settings = settings_from(ctx, {"nlu": {"model": model}})
+    lines = list(texts or [])
+    if file is not None:
+        try:
+            raw = sys.stdin.read() if str(file) == "-" else file.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            fail(f"Cannot read {file}: {exc}")
+            return
+        lines += [line for line in raw.splitlines() if line.strip()]
+    if not lines:
+        fail("Nothing to classify: give utterances as arguments or --file FILE.")
+        return
+    try:
+        with status(f"Loading NLU model {settings.nlu.model}"):
+            nlu = load_intent_model(settings.nlu.model, settings)
+        intents = nlu.predict(lines)
+    except _user_errors() as exc:
+        fail(str(exc))
+        return
+    if as_json:
+        for text, intent in zip(lines, intents, strict=True):
+            routed = route(intent, nlu.threshold)
+            print(
+                json.dumps(
+                    {
+                        "text": text,
+                        "intent": intent.label,
+                        "confidence": round(intent.confidence, 4),
+                        "slots": intent.slot_dict(),
+                        "routed": routed,
+                        "fallback": routed == FALLBACK,
+                    },
+                    ensure_ascii=False,
+                )
+            )
+        return
+    table = Table(title=f"{nlu.name} (threshold {nlu.threshold:.2f})")
+    for column in ("text", "intent", "confidence", "routed to", "slots"):
+        table.add_column(column)
+    for text, intent in zip(lines, intents, strict=True):
+        routed = route(intent, nlu.threshold)
+        slots = ", ".join(f"{s.name}={s.value}" for s in intent.slots)
+        table.add_row(
+            text[:80],
+            intent.label,
+            f"{intent.confidence:.3f}",
+            routed if routed != FALLBACK else "[yellow]fallback (generator)[/]",
+            slots,
+        )
+    console.print(table)
+
+
+@app.command()
+def compare(
+    ctx: typer.Context,
+    models: Annotated[
+        str, typer.Option(help="Comma-separated registry names.")
+    ] = "lstm,transformer,minilm,tfidf-logreg",
+    data: Annotated[
+        str, typer.Option("--data", "-d", help="Comma-separated dataset names.")
+    ] = "hwu64,clinc150,snips,atis,banking77",
+    seeds: Annotated[int, typer.Option(min=1, help="Seeds per (model, dataset): 0..N-1; mean ± std.")] = 3,
+    out: Annotated[Path, typer.Option(help="Reports folder (results.md, results.json, plots).")] = Path(
+        "reports/nlu"
+    ),
+    option: OptionList = None,
+    per_intent: Annotated[
+        int | None, typer.Option(help="Train on at most N examples per intent (quick runs).")
+    ] = None,
+    fresh: Annotated[bool, typer.Option(help="Forget runs already in OUT/results.json.")] = False,
+) -> None:
+    """Train and evaluate models × datasets × seeds; print the table, write Markdown, JSON and plots."""
+    from assistant.cli_state import settings_from
+    from assistant.console import console, err_console, fail
+    from nlu.compare import rich_table, run_compare
+
+    settings = settings_from(ctx)
+    names = [m.strip() for m in models.split(",") if m.strip()]
+    datasets = [d.strip() for d in data.split(",") if d.strip()]
+    try:
+        report = run_compare(
+            names,
+            datasets,
+            seeds,
+            out,
+            device=settings.resolved_device(),
+            cache_dir=settings.cache_dir,
+            data_dir=settings.nlu.data_dir,
+            options=_parse_options(option),
+            per_intent=per_intent,
+            fresh=fresh,
+            log=lambda line: err_console.print(line),
+        )
+    except _user_errors() as exc:
+        fail(str(exc))
+        return
+    console.print(rich_table(report["summary"]))
+    console.print(f"Wrote {out / 'results.md'}, {out / 'results.json'} and plots to {out}")
