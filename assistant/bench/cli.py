@@ -241,7 +241,11 @@ def bench_load(
     users: Annotated[list[int], typer.Option(min=1, help="Simulated users; repeat for a sweep.")] = [10],  # noqa: B006
     seconds: Annotated[float, typer.Option(min=1, max=3600, help="How long each run drives traffic.")] = 30.0,
     url: Annotated[
-        str | None, typer.Option(help="A running app on this machine (default: start one on a free port).")
+        str | None,
+        typer.Option(
+            help="A running app on this machine (default: start one on a free port); its turns are checked "
+            "in the configured database, so use the server's settings."
+        ),
     ] = None,
     open_share: Annotated[
         float, typer.Option(min=0.0, max=1.0, help="Share of open questions (generator) among the turns.")
@@ -256,29 +260,29 @@ def bench_load(
 
     from assistant.bench import load as bench
     from assistant.bench.asr import machine_info
+    from assistant.bench.webclient import WebClientError
     from assistant.cli_state import settings_from
     from assistant.console import console, fail, status
 
     settings = settings_from(ctx)
     report: dict = {"machine": machine_info(), "runs": []}
     try:
-        server = bench.LocalServer(settings) if url is None else None
-        with status("Starting the web app on 127.0.0.1…") if server else contextlib.nullcontext():
-            ctx_server = server.__enter__() if server else None
-        base = ctx_server.url if ctx_server else bench.check_loopback(url or "")
-        db_settings = ctx_server.server_settings() if ctx_server else settings
-        try:
+        with contextlib.ExitStack() as stack:
+            if url is None:
+                server = bench.LocalServer(settings)
+                stack.callback(server.cleanup)
+                with status("Starting the web app on 127.0.0.1…"):
+                    stack.enter_context(server)
+                base, db_settings = server.url, server.server_settings()
+            else:
+                base, db_settings = bench.check_loopback(url), settings
             for n in users:
                 with status(f"{n} users for {seconds:g} s…"):
                     results, elapsed = bench.drive(base, n, seconds, open_share)
                 run = bench.summarise(results, elapsed, n)
                 run["database"] = bench.verify_stored(db_settings, results)
                 report["runs"].append(run)
-        finally:
-            if server:
-                server.__exit__(None, None, None)
-                server.cleanup()
-    except bench.LoadError as exc:
+    except (bench.LoadError, WebClientError) as exc:
         fail(str(exc))
     report["machine"]["load_average_end"] = [round(x, 2) for x in os.getloadavg()]
 

@@ -1,0 +1,380 @@
+"""`assistant bench e2e`: voice-to-voice latency of whole turns, as a person at a microphone gets them.
+
+Spoken requests (timers, lists, time, arithmetic, a fact about the user, open questions) are synthesised
+once with espeak-ng, a different voice from the Piper reply voice, and cached. Each is padded with room
+silence and fed in 32 ms chunks through the streaming `EndOfSpeechDetector`, as microphone audio would be.
+
+Voice-to-voice latency = end-of-speech wait + processing, where
+* the end-of-speech wait runs from the last voiced sample of the request to the moment the detector ends
+  the utterance: the audio time it needed to hear past the end (its silence window) plus the compute time
+  of the chunk that closed it. Chunks are not slept between; on a machine where VAD runs faster than real
+  time (its RTF is reported) this equals what a live microphone gives;
+* processing runs from handing the utterance to `Pipeline.run` to its first reply audio sample (streamed
+  TTS), or to the end of synthesising the whole reply ("whole-reply" variant, the non-streaming baseline).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import resource
+import shutil
+import statistics
+import subprocess
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from assistant.config import Settings
+from assistant.speech.types import SAMPLE_RATE
+
+CHUNK_MS = 32
+LEAD_SILENCE_S = 0.5
+TAIL_SILENCE_S = 1.5  # longer than the detector's end-of-speech window (0.7 s)
+REQUEST_VOICE = "en-us+f3"  # espeak-ng: not the Piper reply voice
+VOICED_LEVEL = 0.02  # |sample| above this (-34 dBFS) counts as voiced when finding the request's end
+
+
+@dataclass(frozen=True)
+class SpokenRequest:
+    id: str
+    kind: str  # "skill" or "open"
+    text: str
+
+
+REQUESTS = [
+    SpokenRequest("timer", "skill", "Set a timer for ten minutes."),
+    SpokenRequest("list-add", "skill", "Add milk to my shopping list."),
+    SpokenRequest("list-read", "skill", "What is on my shopping list?"),
+    SpokenRequest("time", "skill", "What time is it?"),
+    SpokenRequest("arithmetic", "skill", "What is twelve times seven?"),
+    SpokenRequest("fact-set", "skill", "Remember that my favourite colour is green."),
+    SpokenRequest("fact-recall", "skill", "What is my favourite colour?"),
+    SpokenRequest("open-1", "open", "Why is the sky blue?"),
+    SpokenRequest("open-2", "open", "Give me an idea for dinner tonight."),
+]
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One configuration; `overrides` are settings sections, `streamed` False = whole-reply TTS."""
+
+    name: str
+    overrides: dict[str, Any] = field(default_factory=dict)
+    streamed: bool = True
+    needs: str | None = None  # a module that must be importable (optional extras)
+
+
+VARIANTS = {
+    "default": Variant("default"),
+    "openai-whisper": Variant("openai-whisper", {"asr": {"backend": "whisper"}}, needs="whisper"),
+    "espeak-tts": Variant("espeak-tts", {"tts": {"backend": "espeak"}}),
+    "minilm-nlu": Variant("minilm-nlu", {"nlu": {"model": "minilm"}}),
+    "lstm-nlu": Variant("lstm-nlu", {"nlu": {"model": "lstm"}}),
+    "whole-reply-tts": Variant("whole-reply-tts", streamed=False),
+    "generator-float32": Variant("generator-float32", {"generator": {"dtype": "float32"}}),
+}
+DEFAULT_VARIANTS = ("default", "openai-whisper", "espeak-tts", "minilm-nlu", "whole-reply-tts")
+
+
+class BenchError(RuntimeError):
+    """The benchmark cannot run (espeak-ng missing); the message says what to install."""
+
+
+# --- the spoken requests ------------------------------------------------------------------------------
+
+
+def synthesise_requests(cache_dir: Path, voice: str = REQUEST_VOICE) -> dict[str, np.ndarray]:
+    """16 kHz request audio, synthesised once with espeak-ng and cached as WAV under cache_dir."""
+    import soundfile as sf
+
+    from assistant.audio import resample, write_wav
+
+    binary = shutil.which("espeak-ng")
+    folder = Path(cache_dir).expanduser() / "bench" / "e2e"
+    out: dict[str, np.ndarray] = {}
+    for request in REQUESTS:
+        key = hashlib.sha1(f"{voice}|{request.text}".encode()).hexdigest()[:12]
+        path = folder / f"{request.id}-{key}.wav"
+        if not path.is_file():
+            if binary is None:
+                raise BenchError(
+                    "The e2e benchmark speaks its requests with espeak-ng: apt-get install espeak-ng."
+                )
+            wav = subprocess.run(
+                [binary, "--stdout", "-v", voice, "--", request.text],
+                capture_output=True,
+                check=True,
+                timeout=60,
+            ).stdout
+            samples, rate = sf.read(io.BytesIO(wav), dtype="float32")
+            write_wav(path, resample(samples, int(rate), SAMPLE_RATE), SAMPLE_RATE)
+        samples, _ = sf.read(str(path), dtype="float32")
+        out[request.id] = samples
+    return out
+
+
+def with_room_silence(speech: np.ndarray, seed: int = 0) -> tuple[np.ndarray, int]:
+    """Speech between silences with faint noise (a quiet room); returns (audio, index after last voiced)."""
+    noise = np.random.default_rng(seed)
+    lead = (noise.standard_normal(int(LEAD_SILENCE_S * SAMPLE_RATE)) * 1e-3).astype(np.float32)
+    tail = (noise.standard_normal(int(TAIL_SILENCE_S * SAMPLE_RATE)) * 1e-3).astype(np.float32)
+    voiced = np.flatnonzero(np.abs(speech) > VOICED_LEVEL)
+    last = int(voiced[-1]) + 1 if voiced.size else len(speech)
+    return np.concatenate([lead, speech.astype(np.float32), tail]), len(lead) + last
+
+
+# --- measuring --------------------------------------------------------------------------------------------
+
+
+class PeakRSS:
+    """Samples this process's resident memory every 20 ms; `peak` is the highest seen."""
+
+    def __init__(self) -> None:
+        import psutil
+
+        self._process = psutil.Process()
+        self.peak = self._process.memory_info().rss
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.02):
+            self.peak = max(self.peak, self._process.memory_info().rss)
+
+    @contextmanager
+    def watching(self) -> Iterator[PeakRSS]:
+        self._thread.start()
+        try:
+            yield self
+        finally:
+            self._stop.set()
+            self._thread.join()
+            self.peak = max(self.peak, self._process.memory_info().rss)
+
+
+def cpu_seconds() -> float:
+    times = os.times()
+    return times.user + times.system
+
+
+@dataclass
+class TurnMeasure:
+    request: str
+    kind: str
+    heard: str = ""
+    reply: str = ""
+    answered_by: str = ""
+    eos_wait_ms: float = 0.0
+    processing_ms: float = 0.0
+    voice_to_voice_ms: float = 0.0
+    stages_ms: dict[str, float] = field(default_factory=dict)
+    cpu_ms: float = 0.0
+    error: str | None = None
+
+
+def end_point(detector: Any, audio: np.ndarray, last_voiced: int) -> tuple[np.ndarray | None, float, float]:
+    """Feed 32 ms chunks; returns (utterance, end-of-speech wait ms, VAD compute ms over all chunks)."""
+    step = CHUNK_MS * SAMPLE_RATE // 1000
+    detector.reset()
+    compute = 0.0
+    for start in range(0, len(audio), step):
+        begin = time.perf_counter()
+        done = detector.feed(audio[start : start + step])
+        spent = time.perf_counter() - begin
+        compute += spent
+        if done:
+            heard_until = min(len(audio), start + step)
+            wait_ms = max(0.0, (heard_until - last_voiced) / SAMPLE_RATE * 1000) + spent * 1000
+            return done[-1].audio, wait_ms, compute * 1000
+    tail = detector.flush()
+    return (tail.audio if tail is not None else None), float("nan"), compute * 1000
+
+
+def run_turn(
+    pipeline: Any, utterance: np.ndarray, user: str, conversation: int | None, streamed: bool
+) -> tuple[TurnMeasure, int | None]:
+    """One spoken turn through the pipeline; processing time ends at the first reply audio sample."""
+    from assistant.events import AudioEvent, ErrorEvent, TranscriptEvent, TurnDoneEvent, TurnRequest
+    from assistant.speech.tts import synthesize
+
+    measure = TurnMeasure(request="", kind="")
+    cpu0 = cpu_seconds()
+    start = time.perf_counter()
+    first_audio: float | None = None
+    request = TurnRequest(user=user, audio=utterance, conversation_id=conversation, speak=streamed)
+    for event in pipeline.run(request):
+        if isinstance(event, AudioEvent) and first_audio is None:
+            first_audio = time.perf_counter()
+        elif isinstance(event, TranscriptEvent):
+            measure.heard = event.transcript.text.strip()
+        elif isinstance(event, ErrorEvent):
+            measure.error = event.message
+        elif isinstance(event, TurnDoneEvent):
+            measure.reply, measure.answered_by = event.reply, event.answered_by
+            measure.stages_ms = {k: round(v, 1) for k, v in event.timings_ms.items()}
+            conversation = event.conversation_id
+    if not streamed and measure.error is None:
+        synth_start = time.perf_counter()
+        synthesize(pipeline.synthesizer(), measure.reply)  # the baseline: the whole reply, then play
+        first_audio = time.perf_counter()
+        measure.stages_ms["tts_whole_reply"] = round((first_audio - synth_start) * 1000, 1)
+    measure.cpu_ms = round((cpu_seconds() - cpu0) * 1000, 1)
+    if first_audio is None and measure.error is None:
+        measure.error = "no reply audio"
+    measure.processing_ms = round(((first_audio or time.perf_counter()) - start) * 1000, 1)
+    return measure, conversation
+
+
+def bench_variant(
+    base: Settings, variant: Variant, audio: dict[str, np.ndarray], repeats: int, advance: Callable[[], None]
+) -> dict[str, Any]:
+    """All requests, `repeats` times, through a fresh pipeline with this variant's settings."""
+    import importlib.util
+
+    from assistant.pipeline import Pipeline
+    from assistant.speech.vad import EndOfSpeechDetector
+
+    if variant.needs and importlib.util.find_spec(variant.needs) is None:
+        raise BenchError(f"{variant.needs} is not installed")
+    updates = {
+        section: getattr(base, section).model_copy(update=values)
+        for section, values in variant.overrides.items()
+    }
+    with tempfile.TemporaryDirectory(prefix="bench-e2e-") as data_dir:
+        url = f"sqlite:///{Path(data_dir) / 'assistant.db'}"  # a private database per variant
+        settings = base.model_copy(update={**updates, "data_dir": Path(data_dir), "database_url": url})
+        pipeline = Pipeline(settings)
+        rss0 = PeakRSS()._process.memory_info().rss
+        start = time.perf_counter()
+        pipeline.warm_up()
+        load_s = time.perf_counter() - start
+        detector = EndOfSpeechDetector()
+        turns: list[TurnMeasure] = []
+        vad_compute_ms = 0.0
+        audio_s = 0.0
+        with PeakRSS().watching() as peak:
+            for repeat in range(repeats):
+                conversation: int | None = None
+                user = f"bench-{variant.name}-{repeat}"
+                for i, request in enumerate(REQUESTS):
+                    padded, last_voiced = with_room_silence(audio[request.id], seed=i)
+                    utterance, wait_ms, vad_ms = end_point(detector, padded, last_voiced)
+                    vad_compute_ms += vad_ms
+                    audio_s += len(padded) / SAMPLE_RATE
+                    if utterance is None:
+                        measure = TurnMeasure(request.id, request.kind, error="no speech detected")
+                    else:
+                        measure, conversation = run_turn(
+                            pipeline, utterance, user, conversation, variant.streamed
+                        )
+                        measure.request, measure.kind = request.id, request.kind
+                        measure.eos_wait_ms = round(wait_ms, 1)
+                        measure.voice_to_voice_ms = round(wait_ms + measure.processing_ms, 1)
+                    turns.append(measure)
+                    advance()
+        pipeline.close()
+    return {
+        "variant": variant.name,
+        "settings": {
+            "asr": f"{settings.asr.backend}:{settings.asr.model}",
+            "nlu": settings.nlu.model,
+            "generator": f"{settings.generator.backend}:{settings.generator.dtype}",
+            "tts": settings.tts.backend,
+            "tts_streamed": variant.streamed,
+        },
+        "load_s": round(load_s, 2),
+        "rss_before_load_mib": round(rss0 / 2**20, 1),
+        "peak_rss_mib": round(peak.peak / 2**20, 1),
+        "vad_rtf": round(vad_compute_ms / 1000 / audio_s, 4) if audio_s else None,
+        "summary": summarise(turns),
+        "turns": [vars(t) for t in turns],
+    }
+
+
+def percentile(values: list[float], q: float) -> float | None:
+    clean = [v for v in values if v == v]  # drop NaN
+    if not clean:
+        return None
+    return round(float(np.percentile(clean, q)), 1)
+
+
+def summarise(turns: list[TurnMeasure]) -> dict[str, Any]:
+    out: dict[str, Any] = {"errors": sum(t.error is not None for t in turns), "turns": len(turns)}
+    for kind in ("skill", "open"):
+        ok = [t for t in turns if t.kind == kind and t.error is None]
+        v2v = [t.voice_to_voice_ms for t in ok]
+        out[kind] = {
+            "n": len(ok),
+            "voice_to_voice_p50_ms": percentile(v2v, 50),
+            "voice_to_voice_p95_ms": percentile(v2v, 95),
+            "processing_p50_ms": percentile([t.processing_ms for t in ok], 50),
+            "processing_p95_ms": percentile([t.processing_ms for t in ok], 95),
+            "eos_wait_p50_ms": percentile([t.eos_wait_ms for t in ok], 50),
+            "cpu_ms_p50": percentile([t.cpu_ms for t in ok], 50),
+            "stages_p50_ms": {
+                stage: percentile([t.stages_ms[stage] for t in ok if stage in t.stages_ms], 50)
+                for stage in sorted({s for t in ok for s in t.stages_ms})
+            },
+        }
+    return out
+
+
+def peak_rss_process_mib() -> float:
+    """The whole process's high-water mark (Linux ru_maxrss is in KiB)."""
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+
+
+def median_or_none(values: list[float]) -> float | None:
+    return round(statistics.median(values), 1) if values else None
+
+
+TABLE_COLUMNS = (
+    "variant", "skill v2v p50/p95 ms", "skill w/o eos p50", "eos wait p50", "open v2v p50/p95 ms",
+    "open 1st token p50", "ASR p50", "NLU p50", "CPU ms/turn", "peak RSS MiB", "errors",
+)  # fmt: skip
+
+
+def table_row(run: dict[str, Any]) -> list[str]:
+    if "error" in run:
+        return [run["variant"], f"[red]{run['error'][:100]}[/]", *[""] * (len(TABLE_COLUMNS) - 2)]
+    s = run["summary"]
+    skill, open_ = s["skill"], s["open"]
+
+    def ms(value: float | None) -> str:
+        return "-" if value is None else f"{value:.0f}"
+
+    return [
+        run["variant"],
+        f"{ms(skill['voice_to_voice_p50_ms'])} / {ms(skill['voice_to_voice_p95_ms'])}",
+        ms(skill["processing_p50_ms"]),
+        ms(skill["eos_wait_p50_ms"]),
+        f"{ms(open_['voice_to_voice_p50_ms'])} / {ms(open_['voice_to_voice_p95_ms'])}",
+        ms(open_["stages_p50_ms"].get("generator_first_token")),
+        ms(skill["stages_p50_ms"].get("asr")),
+        ms(skill["stages_p50_ms"].get("nlu")),
+        ms(skill["cpu_ms_p50"]),
+        f"{run['peak_rss_mib']:.0f}",
+        f"{s['errors']}/{s['turns']}",
+    ]
+
+
+def versions() -> dict[str, str]:
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = {}
+    for package in ("assistant", "torch", "faster-whisper", "openai-whisper", "piper-tts", "onnxruntime",
+                    "transformers", "ctranslate2", "silero-vad", "gradio"):  # fmt: skip
+        try:
+            out[package] = version(package)
+        except PackageNotFoundError:
+            continue
+    return out

@@ -1,0 +1,123 @@
+"""The e2e and load benchmarks' measuring parts, on real audio and a real served app (no timing asserts)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from assistant.bench import e2e, load
+from assistant.speech.types import SAMPLE_RATE
+from tests.robustness.conftest import MODEL_CACHE, make_settings
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def requests_audio(tmp_path_factory: pytest.TempPathFactory) -> dict[str, np.ndarray]:
+    import shutil
+
+    if shutil.which("espeak-ng") is None:
+        pytest.skip("espeak-ng is not installed (scripts/setup.sh installs it)")
+    return e2e.synthesise_requests(tmp_path_factory.mktemp("e2e-cache"))
+
+
+def test_requests_are_synthesised_once_and_cached(
+    requests_audio: dict[str, np.ndarray], tmp_path: Path
+) -> None:
+    assert set(requests_audio) == {r.id for r in e2e.REQUESTS}
+    kinds = {r.kind for r in e2e.REQUESTS}
+    assert kinds == {"skill", "open"} and sum(r.kind == "open" for r in e2e.REQUESTS) == 2
+    for samples in requests_audio.values():
+        assert 0.5 < len(samples) / SAMPLE_RATE < 5 and np.abs(samples).max() > 0.1
+
+
+def test_end_point_finds_the_request_and_measures_the_wait(requests_audio: dict[str, np.ndarray]) -> None:
+    from assistant.speech.vad import EndOfSpeechDetector
+
+    detector = EndOfSpeechDetector()
+    speech = requests_audio["time"]
+    padded, last_voiced = e2e.with_room_silence(speech)
+    assert np.abs(padded[last_voiced:]).max() <= e2e.VOICED_LEVEL
+    utterance, wait_ms, vad_ms = e2e.end_point(detector, padded, last_voiced)
+    assert utterance is not None
+    assert abs(len(utterance) - len(speech)) < SAMPLE_RATE  # the request, not the surrounding silence
+    # the detector needs its silence window of audio after the last voiced sample before it ends the turn
+    window_ms = detector.end_frames * 512 / SAMPLE_RATE * 1000
+    assert window_ms * 0.5 < wait_ms < window_ms + 1000
+    assert vad_ms > 0
+
+
+def test_a_spoken_turn_is_measured_to_its_first_reply_audio(
+    pipeline: Any, requests_audio: dict[str, np.ndarray]
+) -> None:
+    measure, conversation = e2e.run_turn(
+        pipeline, requests_audio["time"], "bench-e2e-test", None, streamed=True
+    )
+    assert measure.error is None, measure.error
+    assert "time" in measure.heard.lower() and conversation is not None
+    assert measure.processing_ms > 0 and "asr" in measure.stages_ms and "tts_first_audio" in measure.stages_ms
+    whole, _ = e2e.run_turn(pipeline, requests_audio["time"], "bench-e2e-test", conversation, streamed=False)
+    assert whole.error is None and "tts_whole_reply" in whole.stages_ms
+
+
+def test_summary_percentiles_ignore_errors() -> None:
+    turns = [
+        e2e.TurnMeasure("a", "skill", voice_to_voice_ms=v, processing_ms=v - 700) for v in (900, 1000, 1100)
+    ]
+    turns.append(e2e.TurnMeasure("b", "skill", error="no speech detected"))
+    summary = e2e.summarise(turns)
+    assert summary["errors"] == 1 and summary["skill"]["n"] == 3
+    assert summary["skill"]["voice_to_voice_p50_ms"] == 1000.0
+    assert summary["open"]["voice_to_voice_p50_ms"] is None
+
+
+@pytest.mark.parametrize(
+    "url", ["http://10.0.0.5:7860", "http://example.com", "ftp://127.0.0.1/x", "nonsense"]
+)
+def test_load_refuses_anything_but_loopback(url: str) -> None:
+    with pytest.raises(load.LoadError):
+        load.check_loopback(url)
+
+
+def test_load_accepts_loopback() -> None:
+    assert load.check_loopback("http://127.0.0.1:7860/") == "http://127.0.0.1:7860"
+    assert load.check_loopback("http://localhost:7860") == "http://localhost:7860"
+
+
+def test_load_drives_the_served_app_and_every_acknowledged_turn_is_stored(
+    served_app: tuple[str, Path],
+) -> None:
+    url, data_dir = served_app
+    results, elapsed = load.drive(url, users=3, seconds=3.0)
+    summary = load.summarise(results, elapsed, 3)
+    assert summary["ok"] >= 3 and summary["errors"] == 0, summary
+    assert len({r.user for r in results}) == 3
+    settings = make_settings(data_dir)
+    assert settings.cache_dir == MODEL_CACHE
+    stored = load.verify_stored(settings, results)
+    assert stored == {"acknowledged": summary["ok"], "missing": 0, "integrity": "ok"}
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [("http://10.1.2.3:7860", "not on this machine"), (None, "cannot read|cannot reach|did not come up")],
+)
+def test_bench_load_command_fails_clearly(url: str | None, message: str, tmp_path: Path) -> None:
+    """Not loopback: refused. A loopback port with nothing behind it: a clear error, no traceback."""
+    import re
+
+    from typer.testing import CliRunner
+
+    from assistant.cli import app
+    from tests.robustness.conftest import free_port
+
+    target = url or f"http://127.0.0.1:{free_port()}"
+    result = CliRunner().invoke(
+        app, ["bench", "load", "--url", target, "--seconds", "1", "--out", str(tmp_path / "load.json")]
+    )
+    assert result.exit_code != 0
+    assert re.search(message, result.output), result.output
+    assert "Traceback" not in result.output
