@@ -60,6 +60,20 @@ def replies(page) -> list[str]:
     return [t.strip() for t in page.locator('#chat [data-testid="bot"]').all_inner_texts()]
 
 
+def served_audio_seconds(page, player: str, timeout: int = 90_000) -> float:
+    """Wait for an audio player to receive a clip; fetch the clip the page would play; its length in s."""
+    import io
+
+    import soundfile as sf
+
+    link = page.locator(f'{player} a[data-testid="download-link"]')
+    link.wait_for(state="attached", timeout=timeout)
+    response = page.request.get(link.get_attribute("href"))
+    assert response.ok, response.status
+    samples, rate = sf.read(io.BytesIO(response.body()))
+    return len(samples) / rate
+
+
 def test_typed_message_streams_reply_and_shows_intent(new_page):
     page = new_page()
     page.evaluate(WATCH_REPLIES)
@@ -91,20 +105,8 @@ def test_spoken_request_through_fake_microphone(new_page):
     assert "time" in user, f"transcript of {REQUEST_TEXT!r}: {user}"
     label, _ = intent_of(page)
     assert label
-    # The reply is spoken: an <audio> element with a source in the "Spoken reply" player.
-    audio = page.locator("#reply-audio audio")
-    audio.wait_for(state="attached", timeout=TURN_TIMEOUT)
-    page.wait_for_function(
-        "() => { const a = document.querySelector('#reply-audio audio'); return a && a.src && a.src.length > 0; }",
-        timeout=TURN_TIMEOUT,
-    )
-    duration = page.evaluate(
-        """() => new Promise(resolve => {
-             const a = document.querySelector('#reply-audio audio');
-             if (a.readyState >= 1) resolve(a.duration);
-             else a.addEventListener('loadedmetadata', () => resolve(a.duration), {once: true});
-           })"""
-    )
+    # The reply is spoken: the "Spoken reply" player holds a WAV that the page can fetch and play.
+    duration = served_audio_seconds(page, "#reply-audio")
     assert duration > 0.3
     assert replies(page)[-1]
 
@@ -166,7 +168,9 @@ def test_two_second_timer_fires_in_the_page(new_page):
     fired.first.wait_for(timeout=30_000)
     assert fired.count() >= 1
     # ...and it sounds: the alarm player gets a clip.
+    # (the alarm player has no download button: read the loaded clip's duration off the player)
     page.wait_for_function(
-        "() => { const a = document.querySelector('#alarm-audio audio'); return a && a.src; }",
+        "() => { const d = document.querySelector('#alarm-audio time#duration');"
+        " return d && /[1-9]/.test(d.textContent); }",
         timeout=30_000,
     )

@@ -49,7 +49,7 @@ def test_spoken_request_gets_a_spoken_reply(pipeline) -> None:
     [
         (b"", "empty"),
         (b"RIFF\x00\x00not really a wav", "audio"),
-        (np.zeros(16_000 * 3, dtype=np.float32), "speech"),
+        (np.zeros(16_000 * 3, dtype=np.float32), "silence"),
     ],
     ids=["empty", "corrupt", "silence"],
 )
