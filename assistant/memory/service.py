@@ -319,16 +319,22 @@ class Memory:
 
     def claim_due_timers(self, now: datetime, user_id: int | None = None) -> list[TimerRecord]:
         """Mark active timers due by `now` as fired and return them: each fires exactly once."""
+        return [self._timer_record(row) for row in self._claim_due(Timer, now, user_id)]
+
+    def _claim_due(self, model: type[Timer] | type[Reminder], now: datetime, user_id: int | None) -> list:
+        """Flip active rows due by `now` to 'fired' in one write transaction (so two pollers never share)."""
         _check_aware(now, "now")
         with self.db.write() as session:
-            statement = select(Timer).where(Timer.status == "active", Timer.due_at <= now)
+            statement = select(model).where(
+                model.status == "active", model.due_at.is_not(None), model.due_at <= now
+            )
             if user_id is not None:
-                statement = statement.where(Timer.user_id == user_id)
-            rows = session.scalars(statement.order_by(Timer.due_at)).all()
+                statement = statement.where(model.user_id == user_id)
+            rows = session.scalars(statement.order_by(model.due_at, model.id)).all()
             for row in rows:
                 row.status = "fired"
             session.flush()
-            return [self._timer_record(row) for row in rows]
+            return list(rows)
 
     # --- reminders ----------------------------------------------------------------------------------
 
@@ -360,18 +366,8 @@ class Memory:
             return result.rowcount > 0
 
     def claim_due_reminders(self, now: datetime, user_id: int | None = None) -> list[ReminderRecord]:
-        _check_aware(now, "now")
-        with self.db.write() as session:
-            statement = select(Reminder).where(
-                Reminder.status == "active", Reminder.due_at.is_not(None), Reminder.due_at <= now
-            )
-            if user_id is not None:
-                statement = statement.where(Reminder.user_id == user_id)
-            rows = session.scalars(statement).all()
-            for row in rows:
-                row.status = "fired"
-            session.flush()
-            return [self._reminder_record(row) for row in rows]
+        """Mark active reminders due by `now` as fired and return them: each fires exactly once."""
+        return [self._reminder_record(row) for row in self._claim_due(Reminder, now, user_id)]
 
     # --- calendar -----------------------------------------------------------------------------------
 
