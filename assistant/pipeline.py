@@ -400,8 +400,8 @@ class _SentenceSpeaker:
                 self.buffer = ""
         else:
             self.buffer = ""
-        for sentence in sentences:
-            yield from self._speak(sentence, last=final and sentence is sentences[-1])
+        for i, sentence in enumerate(sentences):
+            yield from self._speak(sentence, last=final and i == len(sentences) - 1)
 
     def _speak(self, sentence: str, last: bool) -> Iterator[Event]:
         try:

@@ -85,22 +85,9 @@ def test_predict_errors_are_clear(saved_model: Path, tmp_path: Path) -> None:
 
 def test_compare_writes_table_json_and_plots(tmp_path: Path) -> None:
     out = tmp_path / "reports"
-    result = invoke(
-        tmp_path,
-        "compare",
-        "--models",
-        "tfidf-logreg",
-        "--data",
-        "hwu64",
-        "--seeds",
-        "2",
-        "--per-intent",
-        "8",
-        "--option",
-        "max_iter=200",
-        "--out",
-        str(out),
-    )
+    args = ["compare", "--models", "tfidf-logreg", "--data", "hwu64", "--seeds", "2", "--per-intent", "8"]
+    args += ["--option", "max_iter=200", "--out", str(out)]
+    result = invoke(tmp_path, *args)
     assert result.exit_code == 0, result.output
     report = json.loads((out / "results.json").read_text())
     assert len(report["runs"]) == 2 and report["summary"][0]["seeds"] == 2
@@ -108,22 +95,7 @@ def test_compare_writes_table_json_and_plots(tmp_path: Path) -> None:
     assert (out / "accuracy_vs_latency.png").stat().st_size > 1000
     assert (out / "confusions_hwu64.png").is_file()
     # a second run keeps measured runs instead of re-training them
-    again = invoke(
-        tmp_path,
-        "compare",
-        "--models",
-        "tfidf-logreg",
-        "--data",
-        "hwu64",
-        "--seeds",
-        "2",
-        "--per-intent",
-        "8",
-        "--option",
-        "max_iter=200",
-        "--out",
-        str(out),
-    )
+    again = invoke(tmp_path, *args)
     assert again.exit_code == 0 and "already measured" in again.output
 
 

@@ -111,22 +111,24 @@ def ensure_converted(cache_dir: Path) -> Path:
 
 
 def prepare_smollm2(settings: Settings) -> str:
-    """Preparation step: convert the GGUF into the cached folder and write its int8 weights (once)."""
+    """Preparation step: convert the GGUF into the cached folder; write int8 weights only if int8 is used."""
     from assistant.dialog.generators.int8 import int8_supported
-    from assistant.dialog.generators.local import load_causal_lm
+    from assistant.dialog.generators.local import load_causal_lm, resolve_dtype
 
     folder = cache_folder(settings.cache_dir)
     done = []
     if not is_converted(settings.cache_dir):
         convert(settings.cache_dir)
         done.append(f"converted {GGUF_FILE}")
-    if int8_supported() and not (folder / INT8_FILE).is_file():
+    device = settings.resolved_device()
+    wants_int8 = resolve_dtype(settings.generator.dtype, device, cpu_auto=CPU_AUTO_DTYPE) == "int8"
+    if wants_int8 and int8_supported() and not (folder / INT8_FILE).is_file():
         load_causal_lm(str(folder), "int8", "cpu", local_files_only=True, int8_cache=folder / INT8_FILE)
         done.append("wrote the int8 weights")
     return f"{' and '.join(done)} in {folder}" if done else f"already prepared in {folder}"
 
 
-@generators.register(NAME, "SmolLM2-135M-Instruct, offline (int8 on CPU, bf16/fp16 on CUDA)")
+@generators.register(NAME, "SmolLM2-135M-Instruct, offline (fp32 on CPU, bf16/fp16 on CUDA)")
 def smollm2(config: GeneratorSettings, device: str, cache_dir: Path) -> Generator:
     """SmolLM2-135M-Instruct from the offline package, converted once and cached."""
     from assistant.dialog.generators.local import LocalLM, load_causal_lm, resolve_dtype
