@@ -37,6 +37,10 @@ class ASRSettings(BaseModel):
     language: str | None = "en"
     vad_trim: bool = True
     timestamps: bool = Field(False, description="segment times (slower); off = one per 30 s window")
+    fit_window: bool = Field(
+        True,
+        description="faster-whisper: encode a short clip in a window fitted to it, not Whisper's fixed 30 s",
+    )
 
 
 class NLUSettings(BaseModel):
@@ -54,7 +58,12 @@ class GeneratorSettings(BaseModel):
     model: str | None = Field(None, description="HF id or path for the `hf` backend; model name for an API")
     url: str | None = Field(None, description="base URL of an OpenAI-compatible server")
     api_key: SecretStr | None = None
-    dtype: str = Field("auto", description="auto, float32, bfloat16, float16 or int8")
+    runtime: str = Field(
+        "auto",
+        description="smollm2-135m: auto = llama.cpp (4-bit GGUF) on CPU when installed, else transformers; "
+        "or llama.cpp / transformers",
+    )
+    dtype: str = Field("auto", description="transformers runtime: auto, float32, bfloat16, float16 or int8")
     max_new_tokens: int = Field(96, ge=1, le=2048)
     temperature: float = Field(0.3, ge=0.0, le=2.0, description="0 = greedy; SmolLM2 suggests low values")
     top_p: float = Field(0.9, gt=0.0, le=1.0)
@@ -75,6 +84,12 @@ class AudioSettings(BaseModel):
     max_seconds: float = Field(60.0, gt=0.0)
     min_seconds: float = Field(0.1, ge=0.0, description="a spoken digit can be 0.2 s")
     max_upload_mb: float = Field(50.0, gt=0.0)
+    end_silence_ms: int = Field(
+        500,
+        ge=150,
+        le=3000,
+        description="hands-free: this much silence ends an utterance (shorter = snappier)",
+    )
 
 
 class HomeAssistantSettings(BaseModel):

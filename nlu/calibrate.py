@@ -40,16 +40,21 @@ def fit_temperature(logits: np.ndarray, targets: np.ndarray) -> float:
 def tune_threshold(confidence: np.ndarray, correct: np.ndarray, is_oos: np.ndarray | None = None) -> float:
     """The threshold on calibrated confidence.
 
-    With out-of-scope validation examples (CLINC150's oos_val): maximise joint accuracy, where an in-scope
-    example counts when it is accepted with the right label and an out-of-scope one when it is rejected.
+    With out-of-scope validation examples (CLINC150's oos_val): maximise the class-balanced accuracy, the
+    mean of in-scope accuracy (accepted with the right label) and out-of-scope recall (rejected). Plain
+    joint accuracy let CLINC150's 3,000 in-scope validation examples outvote its 100 out-of-scope ones
+    and chose a threshold that caught 29% of out-of-scope requests.
     Without them: the highest threshold that still accepts KEEP_CORRECT of the correct predictions.
     """
     confidence = np.asarray(confidence, dtype=np.float64)
     correct = np.asarray(correct, dtype=bool)
-    if is_oos is not None and np.any(is_oos):
+    if is_oos is not None and np.any(is_oos) and not np.all(is_oos):
         is_oos = np.asarray(is_oos, dtype=bool)
         candidates = np.unique(np.concatenate([[0.0], confidence]))
-        scores = [np.mean(np.where(is_oos, confidence < t, (confidence >= t) & correct)) for t in candidates]
+        in_conf, in_correct, oos_conf = confidence[~is_oos], correct[~is_oos], confidence[is_oos]
+        scores = [
+            np.mean((in_conf >= t) & in_correct) + np.mean(oos_conf < t) for t in candidates
+        ]  # twice the balanced accuracy
         return float(candidates[int(np.argmax(scores))])
     right = np.sort(confidence[correct])
     if len(right) == 0:

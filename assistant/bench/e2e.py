@@ -80,9 +80,18 @@ VARIANTS = {
     "minilm-nlu": Variant("minilm-nlu", {"nlu": {"model": "minilm"}}),
     "lstm-nlu": Variant("lstm-nlu", {"nlu": {"model": "lstm"}}),
     "whole-reply-tts": Variant("whole-reply-tts", streamed=False),
-    "generator-float32": Variant("generator-float32", {"generator": {"dtype": "float32"}}),
+    "generator-float32": Variant(
+        "generator-float32", {"generator": {"runtime": "transformers", "dtype": "float32"}}
+    ),
 }
-DEFAULT_VARIANTS = ("default", "openai-whisper", "espeak-tts", "minilm-nlu", "whole-reply-tts")
+DEFAULT_VARIANTS = (
+    "default",
+    "openai-whisper",
+    "espeak-tts",
+    "minilm-nlu",
+    "whole-reply-tts",
+    "generator-float32",
+)
 
 
 class BenchError(RuntimeError):
@@ -257,7 +266,7 @@ def bench_variant(
         start = time.perf_counter()
         pipeline.warm_up()
         load_s = time.perf_counter() - start
-        detector = EndOfSpeechDetector()
+        detector = EndOfSpeechDetector(end_silence_ms=settings.audio.end_silence_ms)
         turns: list[TurnMeasure] = []
         vad_compute_ms = 0.0
         audio_s = 0.0

@@ -25,7 +25,7 @@ class GeneratorError(RuntimeError):
 
 def _register_backends() -> None:
     """Import the backend modules so their @register decorators run (cheap: they import torch lazily)."""
-    from assistant.dialog.generators import hf, openai_compat, smollm2  # noqa: F401
+    from assistant.dialog.generators import hf, llamacpp, openai_compat, smollm2  # noqa: F401
 
 
 def create_generator(settings: Settings) -> Generator:

@@ -142,7 +142,9 @@ def talk(
     ] = None,
     asr_backend: Annotated[str | None, typer.Option("--asr", help="Recognition backend.")] = None,
     tts_backend: Annotated[str | None, typer.Option("--tts", help="Synthesis backend.")] = None,
-    end_silence_ms: Annotated[int, typer.Option(help="Silence that ends an utterance.")] = 700,
+    end_silence_ms: Annotated[
+        int | None, typer.Option(help="Silence that ends an utterance (default: audio.end_silence_ms).")
+    ] = None,
 ) -> None:
     """Hands-free: listen, answer, play, listen again. Say "stop" to cut a reply short; Ctrl+C to quit."""
     import threading
@@ -198,7 +200,9 @@ def talk(
         )
 
     player = TimelinePlayer() if output is not None else SoundDevicePlayer()
-    detector = EndOfSpeechDetector(end_silence_ms=end_silence_ms, max_seconds=settings.audio.max_seconds)
+    detector = EndOfSpeechDetector(
+        end_silence_ms=end_silence_ms or settings.audio.end_silence_ms, max_seconds=settings.audio.max_seconds
+    )
     live_player = player if output is None else None
     session = TalkSession(
         recognizer, _responder(settings, synth, live_player), player, detector, on_event=show

@@ -99,7 +99,7 @@ class EndOfSpeechDetector:
         self,
         threshold: float = 0.5,
         start_ms: int = 96,
-        end_silence_ms: int = 700,
+        end_silence_ms: int = 500,
         preroll_ms: int = 300,
         max_seconds: float = 30.0,
         model=None,

@@ -84,11 +84,20 @@ class BaseIntentModel:
         return self._batched([words(text, MAX_WORDS) for text in texts])
 
     def _batched(self, tokens: list[list[str]]) -> tuple[np.ndarray, list[list[int]] | None]:
-        """Batches of similar length (little padding), results back in input order."""
+        """Batches of texts with the same number of words, results back in input order.
+
+        No padding means no packed sequences in the LSTM, which cost more than the LSTM itself.
+        """
         order = sorted(range(len(tokens)), key=lambda i: len(tokens[i]))
+        batches: list[list[int]] = []
+        for i in order:
+            if batches and len(batches[-1]) < PREDICT_BATCH and len(tokens[batches[-1][0]]) == len(tokens[i]):
+                batches[-1].append(i)
+            else:
+                batches.append([i])
         all_logits, all_tags = [], []
-        for start in range(0, len(order), PREDICT_BATCH):
-            logits, tags = self._logits([tokens[i] for i in order[start : start + PREDICT_BATCH]])
+        for batch in batches:
+            logits, tags = self._logits([tokens[i] for i in batch])
             all_logits.append(logits)
             all_tags.extend(tags or [])
         logits = np.empty_like(np.concatenate(all_logits))

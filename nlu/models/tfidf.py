@@ -45,6 +45,7 @@ class TfidfLogRegModel(BaseIntentModel):
 
         from nlu.tokenize import normalize
 
+        self.tags = []  # an intent-only baseline: no slot head, so no slot tags (and no slot F1)
         texts = [normalize(ex.text) for ex in dataset.train]
         self.vectorizers = [TfidfVectorizer(**WORD), TfidfVectorizer(**CHAR)]
         for vec in self.vectorizers:

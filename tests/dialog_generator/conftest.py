@@ -30,7 +30,15 @@ def smollm2_folder():  # type: ignore[no-untyped-def]
 
 @pytest.fixture(scope="session")
 def smollm2(smollm2_folder):  # type: ignore[no-untyped-def]
-    """The default generator (auto dtype), greedy and short so tests stay fast and repeatable."""
+    """SmolLM2 on transformers (auto dtype), greedy and short so tests stay fast and repeatable."""
+    from assistant.dialog.generator import create_generator
+
+    return create_generator(generator_settings(runtime="transformers", temperature=0.0, max_new_tokens=12))
+
+
+@pytest.fixture(scope="session")
+def llamacpp():  # type: ignore[no-untyped-def]
+    """The default generator on CPU: SmolLM2's GGUF on llama.cpp, greedy and short."""
     from assistant.dialog.generator import create_generator
 
     return create_generator(generator_settings(temperature=0.0, max_new_tokens=12))

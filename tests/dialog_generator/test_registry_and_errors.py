@@ -14,9 +14,9 @@ from assistant.registry import UnknownBackendError
 from .conftest import generator_settings
 
 
-def test_the_three_backends_are_registered() -> None:
+def test_the_backends_are_registered() -> None:
     registry._register_backends()
-    assert {"smollm2-135m", "hf", "openai-compatible"} <= set(registry.generators.names())
+    assert {"smollm2-135m", "llama-cpp", "hf", "openai-compatible"} <= set(registry.generators.names())
     assert registry.generators.describe()["smollm2-135m"]
 
 
@@ -43,6 +43,30 @@ def test_dtype_names_are_checked() -> None:
         resolve_dtype("fp8", "cpu")
     with pytest.raises(GeneratorError, match="int8 is a CPU speed-up"):
         resolve_dtype("int8", "cuda")
+
+
+def test_runtime_names_are_checked_and_auto_picks_llama_cpp_on_cpu(monkeypatch: pytest.MonkeyPatch) -> None:
+    from assistant.dialog.generators import llamacpp
+
+    def config(**kwargs: object):  # type: ignore[no-untyped-def]
+        return generator_settings(**kwargs).generator
+
+    assert smollm2.resolve_runtime(config(), "cpu") == "llama.cpp"
+    assert smollm2.resolve_runtime(config(), "cuda") == "transformers"
+    assert (
+        smollm2.resolve_runtime(config(dtype="int8"), "cpu") == "transformers"
+    )  # a dtype is a transformers choice
+    assert smollm2.resolve_runtime(config(runtime="transformers"), "cpu") == "transformers"
+    with pytest.raises(GeneratorError, match="Unknown generator runtime 'onnx'"):
+        smollm2.resolve_runtime(config(runtime="onnx"), "cpu")
+    with pytest.raises(GeneratorError, match="runs on CPU; on CUDA use generator.runtime=transformers"):
+        smollm2.resolve_runtime(config(runtime="llama.cpp"), "cuda")
+    monkeypatch.setattr(llamacpp, "llama_cpp_available", lambda: False)
+    assert (
+        smollm2.resolve_runtime(config(), "cpu") == "transformers"
+    )  # not built: the slower path still works
+    with pytest.raises(GeneratorError, match="llama.cpp is not installed: run scripts/setup.sh again"):
+        smollm2.resolve_runtime(config(runtime="llama.cpp"), "cpu")
 
 
 def test_missing_package_or_gguf_file_names_the_fix(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
@@ -88,7 +112,7 @@ def test_damaged_cache_folder_names_the_folder_and_fix(
     (folder / smollm2.MARKER).write_text(json.dumps(smollm2._source_info(smollm2.gguf_path())))
     assert smollm2.is_converted(tmp_path)
     with pytest.raises(GeneratorError, match=rf"{folder} could not be loaded.*assistant models prepare"):
-        smollm2.smollm2(generator_settings().generator, "cpu", tmp_path)
+        smollm2.smollm2(generator_settings(runtime="transformers").generator, "cpu", tmp_path)
 
 
 @pytest.mark.slow

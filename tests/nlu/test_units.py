@@ -65,6 +65,10 @@ def test_threshold_tuning_and_routing() -> None:
     is_oos = np.array([False, False, False, True, True, True])
     threshold = tune_threshold(confidence, correct, is_oos)
     assert 0.3 < threshold <= 0.8
+    # 1 out-of-scope example among 9 in-scope ones still counts as much as all of them together
+    conf = np.array([0.9] * 8 + [0.55, 0.6])
+    oos = np.array([False] * 8 + [False, True])
+    assert tune_threshold(conf, np.array([True] * 9 + [False]), oos) == pytest.approx(0.9)
     assert tune_threshold(np.linspace(0.5, 1, 100), np.ones(100, bool)) == pytest.approx(0.5 + 0.5 * 5 / 99)
     assert route(Intent("alarm_set", 0.9), threshold) == "alarm_set"
     assert route(Intent("alarm_set", 0.1), threshold) == FALLBACK

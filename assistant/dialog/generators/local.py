@@ -13,7 +13,6 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -22,29 +21,10 @@ from transformers import StoppingCriteria, StoppingCriteriaList, TextIteratorStr
 
 from assistant.config import GeneratorSettings
 from assistant.dialog.generator import GeneratorError, describe
+from assistant.dialog.generators.fitting import MIN_REUSED_TOKENS, GenerationStats, fit_prompt, fold_system
 from assistant.dialog.types import Message
 
 DTYPES = ("auto", "float32", "bfloat16", "float16", "int8")
-MIN_REUSED_TOKENS = 8  # a shorter shared prefix is not worth keeping a cache for
-
-
-@dataclass(frozen=True)
-class GenerationStats:
-    """What the last reply cost (benchmarks read this)."""
-
-    prompt_tokens: int
-    reused_prompt_tokens: int  # prompt tokens whose keys/values came from the previous turn's cache
-    new_tokens: int
-    first_token_s: float | None  # from `stream()` being iterated to the first generated token
-    total_s: float
-    dropped_messages: int  # old turns left out to fit the context
-
-    @property
-    def tokens_per_s(self) -> float | None:
-        """Decoding speed after the first token (prefill excluded)."""
-        if self.first_token_s is None or self.new_tokens < 2 or self.total_s <= self.first_token_s:
-            return None
-        return (self.new_tokens - 1) / (self.total_s - self.first_token_s)
 
 
 def resolve_dtype(name: str, device: str, cpu_auto: str = "float32") -> str:
@@ -213,43 +193,30 @@ class LocalLM:
         self._prefix = (output.sequences[0, :valid].tolist(), cache)
 
     def encode(self, messages: list[Message]) -> tuple[Any, int]:
-        """Prompt token ids (1, n) that fit `max_prompt_tokens`, and how many old messages were dropped.
+        """Prompt token ids (1, n) that fit `max_prompt_tokens`, and how many old messages were dropped."""
+        ids, dropped = fit_prompt(
+            messages,
+            self.max_prompt_tokens,
+            self._template,
+            lambda text: self.tokenizer(text, add_special_tokens=False)["input_ids"],
+            self.tokenizer.decode,
+        )
+        return torch.tensor([ids], dtype=torch.long), dropped
 
-        Oldest turns go first (the system message and the newest user message always stay); if the newest
-        message alone is still too long, its end is cut; as a last resort the ids keep their newest tail.
-        """
-        budget = self.max_prompt_tokens
-        kept = list(messages)
-        ids = self._template(kept)
-        dropped = 0
-        while ids.shape[-1] > budget and _droppable(kept) is not None:
-            del kept[_droppable(kept)]
-            dropped += 1
-            ids = self._template(kept)
-        if ids.shape[-1] > budget:
-            last = kept[-1]
-            content_ids = self.tokenizer(last.content, add_special_tokens=False)["input_ids"]
-            keep = max(0, len(content_ids) - (ids.shape[-1] - budget) - 4)
-            kept[-1] = Message(last.role, self.tokenizer.decode(content_ids[:keep]) + " …")
-            ids = self._template(kept)
-        if ids.shape[-1] > budget:
-            ids = ids[:, -budget:]
-        return ids, dropped
-
-    def _template(self, messages: Sequence[Message]) -> Any:
+    def _template(self, messages: Sequence[Message]) -> list[int]:
         """Token ids of the chat prompt, ending with the assistant's turn opener."""
         chat = [{"role": m.role, "content": m.content} for m in messages]
         if getattr(self.tokenizer, "chat_template", None):
             try:
                 ids = self.tokenizer.apply_chat_template(chat, add_generation_prompt=True, tokenize=True)
             except Exception:  # some templates refuse a system role: fold it into the first user message
-                ids = self.tokenizer.apply_chat_template(_fold_system(chat), add_generation_prompt=True)
+                ids = self.tokenizer.apply_chat_template(fold_system(chat), add_generation_prompt=True)
             if isinstance(ids, dict) or hasattr(ids, "keys"):
                 ids = ids["input_ids"]
         else:  # a base model without a chat template: a plain transcript
             text = "".join(f"{m['role'].capitalize()}: {m['content']}\n" for m in chat) + "Assistant:"
             ids = self.tokenizer(text)["input_ids"]
-        return torch.tensor([list(ids)], dtype=torch.long)
+        return list(ids)
 
     def _generate_kwargs(self, input_ids: Any, streamer: Any, cancel: threading.Event) -> dict[str, Any]:
         config = self.config
@@ -281,22 +248,6 @@ class LocalLM:
                 if isinstance(token, int) and token not in ids:
                     ids.append(token)
         return ids
-
-
-def _droppable(messages: list[Message]) -> int | None:
-    """Index of the oldest message that may be dropped (not a system message, not the newest one)."""
-    for index, message in enumerate(messages[:-1]):
-        if message.role != "system":
-            return index
-    return None
-
-
-def _fold_system(chat: list[dict[str, str]]) -> list[dict[str, str]]:
-    system = "\n".join(m["content"] for m in chat if m["role"] == "system")
-    rest = [dict(m) for m in chat if m["role"] != "system"]
-    if system and rest:
-        rest[0]["content"] = f"{system}\n\n{rest[0]['content']}"
-    return rest
 
 
 class TimedStreamer(TextIteratorStreamer):

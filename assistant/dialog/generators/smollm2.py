@@ -2,9 +2,12 @@
 
 transformers reads GGUF by dequantising every tensor (~15-35 s), so the first load converts the file once
 into a safetensors folder under ``cache_dir/models/smollm2-135m`` (also `assistant models prepare`);
-later loads read that folder in well under a second. On CPU, `dtype=auto` means float32: on a quiet
-2-core machine it decoded 18.8 tok/s with a 150 ms first token, against 9.1 tok/s and 164 ms for the
-weight-only int8 of int8.py (still available as dtype=int8); on CUDA, bf16/fp16.
+later loads read that folder in well under a second.
+
+Runtimes (generator.runtime): on CPU `auto` runs the shipped 4-bit GGUF as it is on llama.cpp
+(llamacpp.py), the fastest path; with runtime=transformers (or a named dtype), `dtype=auto` means
+float32 on CPU (18.8 tok/s on a quiet 2-core machine, against 9.1 for the weight-only int8 of int8.py,
+still available as dtype=int8) and bf16/fp16 on CUDA.
 """
 
 from __future__ import annotations
@@ -128,9 +131,37 @@ def prepare_smollm2(settings: Settings) -> str:
     return f"{' and '.join(done)} in {folder}" if done else f"already prepared in {folder}"
 
 
-@generators.register(NAME, "SmolLM2-135M-Instruct, offline (fp32 on CPU, bf16/fp16 on CUDA)")
+RUNTIMES = ("auto", "llama.cpp", "transformers")
+
+
+def resolve_runtime(config: GeneratorSettings, device: str) -> str:
+    """auto -> llama.cpp on CPU (when installed and no transformers dtype is named), else transformers."""
+    from assistant.dialog.generators.llamacpp import INSTALL_HINT, llama_cpp_available
+
+    if config.runtime not in RUNTIMES:
+        raise GeneratorError(
+            f"Unknown generator runtime {config.runtime!r}; use one of {', '.join(RUNTIMES)}."
+        )
+    if config.runtime == "llama.cpp":
+        if not llama_cpp_available():
+            raise GeneratorError(INSTALL_HINT)
+        if device.startswith("cuda"):
+            raise GeneratorError(
+                "This llama.cpp build runs on CPU; on CUDA use generator.runtime=transformers."
+            )
+        return "llama.cpp"
+    if config.runtime == "auto" and device == "cpu" and config.dtype == "auto" and llama_cpp_available():
+        return "llama.cpp"
+    return "transformers"
+
+
+@generators.register(NAME, "SmolLM2-135M-Instruct, offline (4-bit llama.cpp on CPU, bf16/fp16 on CUDA)")
 def smollm2(config: GeneratorSettings, device: str, cache_dir: Path) -> Generator:
-    """SmolLM2-135M-Instruct from the offline package, converted once and cached."""
+    """SmolLM2-135M-Instruct from the offline package: the GGUF on llama.cpp, or converted for transformers."""
+    if resolve_runtime(config, device) == "llama.cpp":
+        from assistant.dialog.generators.llamacpp import LlamaCppLM
+
+        return LlamaCppLM(NAME, gguf_path(), config)
     from assistant.dialog.generators.local import LocalLM, load_causal_lm, resolve_dtype
 
     dtype = resolve_dtype(config.dtype, device, cpu_auto=CPU_AUTO_DTYPE)
