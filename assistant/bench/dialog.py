@@ -26,7 +26,23 @@ PROMPTS = (
     "Why is the sky blue?",
     "Can you suggest a name for my new puppy?",
 )
-TARGETS = {"first_token_ms": 200.0, "tokens_per_s": 60.0, "cold_start_s": 10.0}
+TARGETS = {
+    "first_token_ms": 200.0,
+    "tokens_per_s": 60.0,
+    "cold_start_s": 10.0,
+    "skill_turn_ms": 20.0,
+    "resident_mib": 1536.0,
+}
+SKILL_REQUESTS = (  # text in -> a skill's text out; each needs no outside service
+    "what time is it",
+    "set a timer for ten minutes",
+    "add milk to my shopping list",
+    "what is on my shopping list",
+    "what is 12 times 7",
+    "convert 5 miles to kilometers",
+    "my name is Ana",
+    "tell me a joke",
+)
 
 
 @dataclass(frozen=True)
@@ -57,7 +73,7 @@ BenchPart = Callable[[Settings, DialogBenchOptions], list[Row]]
 
 def parts() -> list[tuple[str, BenchPart]]:
     """The benchmark parts, in order. Areas add theirs here (imports local, so each can fail alone)."""
-    return [("generator", generator_part)]
+    return [("generator", generator_part), ("skills", skill_part), ("all defaults", defaults_part)]
 
 
 def run_parts(settings: Settings, options: DialogBenchOptions) -> list[Row]:
@@ -169,6 +185,117 @@ def _bench_generator(settings: Settings, options: DialogBenchOptions) -> list[Ro
     return rows
 
 
+# --- the skill turn and the whole assistant ---------------------------------------------------------------
+
+
+def skill_part(settings: Settings, options: DialogBenchOptions) -> list[Row]:
+    """Text in -> text out through the real pipeline (NLU, dialog manager, skill, memory), no speech."""
+    from assistant.events import SkillEvent, TurnDoneEvent, TurnRequest
+    from assistant.pipeline import Pipeline
+
+    with tempfile.TemporaryDirectory(prefix="bench-dialog-") as data_dir:
+        url = f"sqlite:///{data_dir}/assistant.db"
+        pipeline = Pipeline(settings.model_copy(update={"data_dir": data_dir, "database_url": url}))
+        pipeline.warm_up(speech=False)
+        times: list[float] = []
+        skills: list[str] = []
+        conversation: int | None = None
+        for run in range(options.runs + 1):  # the first pass is a warm-up
+            for text in SKILL_REQUESTS:
+                began = time.perf_counter()
+                events = list(
+                    pipeline.run(TurnRequest(user="bench", text=text, conversation_id=conversation))
+                )
+                elapsed = (time.perf_counter() - began) * 1000
+                done = next(e for e in events if isinstance(e, TurnDoneEvent))
+                conversation = done.conversation_id
+                if run > 0 and any(isinstance(e, SkillEvent) for e in events):
+                    times.append(elapsed)
+                    skills.append(done.answered_by)
+    if not times:
+        raise RuntimeError("no request was answered by a skill")
+    times.sort()
+    p95 = times[min(len(times) - 1, int(0.95 * len(times)))]
+    note = f"{len(times)} turns answered by skills ({', '.join(sorted(set(skills)))})"
+    return [
+        _target_row(
+            "skill turn",
+            "text in -> text out, median",
+            statistics.median(times),
+            "ms",
+            "skill_turn_ms",
+            upper=True,
+            note=note,
+        ),  # fmt: skip
+        Row("skill turn", "text in -> text out, p95", _round(p95), "ms"),
+    ]
+
+
+DEFAULTS_CHILD = """
+import json, sys, tempfile
+from assistant.config import load_settings
+from assistant.events import TurnRequest
+from assistant.pipeline import Pipeline
+settings = load_settings(json.loads(sys.argv[1]))
+with tempfile.TemporaryDirectory() as data_dir:
+    pipeline = Pipeline(settings.model_copy(update={"data_dir": data_dir,
+                                                    "database_url": f"sqlite:///{data_dir}/a.db"}))
+    pipeline.warm_up()
+    for _ in pipeline.run(TurnRequest(user="bench", text="Tell me about the moon.", speak=True)):
+        pass
+    import psutil
+    print(json.dumps({"rss": psutil.Process().memory_info().rss}), flush=True)
+"""
+
+
+def defaults_part(settings: Settings, options: DialogBenchOptions) -> list[Row]:
+    """A new process that loads every default model (ASR, NLU, generator, TTS) and answers one turn."""
+    if not options.cold_start:
+        return []
+    overrides = {"device": settings.device, "cache_dir": str(settings.cache_dir)}
+    result = _child(DEFAULTS_CHILD, overrides)
+    return [
+        _target_row(
+            "all defaults",
+            "resident memory after a spoken turn",
+            result["rss"] / 2**20,
+            "MiB",
+            "resident_mib",
+            upper=True,
+            note="ASR + NLU + generator + TTS in one process",
+        ),
+        _target_row(
+            "all defaults",
+            "cold start to the first answer",
+            result["line_s"],
+            "s",
+            "cold_start_s",
+            upper=True,
+            note="imports + every model + one generated, spoken reply",
+        ),
+    ]
+
+
+def _child(code: str, overrides: dict[str, Any]) -> dict[str, float]:
+    """Run `code` in a fresh Python process; it prints one JSON line (`line_s`: seconds until it did)."""
+    with tempfile.TemporaryFile("w+") as errors:  # a file, not a pipe: a full pipe would stall the child
+        start = time.perf_counter()
+        with subprocess.Popen(
+            [sys.executable, "-c", code, json.dumps(overrides)],
+            stdout=subprocess.PIPE,
+            stderr=errors,
+            text=True,
+        ) as child:
+            line = child.stdout.readline() if child.stdout else ""
+            line_s = time.perf_counter() - start
+            child.wait(timeout=300)
+        errors.seek(0)
+        err = errors.read()
+    if not line.strip():
+        raise RuntimeError(f"the benchmark process failed: {err.strip()[-500:]}")
+    return {**json.loads(line), "line_s": line_s}
+
+
 def _follow_up_first_tokens(generator: Any, options: DialogBenchOptions) -> float | None:
     """Median ms to the first token over the 2nd and later turns of one conversation (with history)."""
     from assistant.dialog.prompt import build_messages
@@ -213,22 +340,8 @@ def cold_start(settings: Settings) -> dict[str, float]:
         "cache_dir": str(settings.cache_dir),
         "generator": {**settings.generator.model_dump(mode="json"), "api_key": _secret(settings)},
     }
-    with tempfile.TemporaryFile("w+") as errors:  # a file, not a pipe: a full pipe would stall the child
-        start = time.perf_counter()
-        with subprocess.Popen(
-            [sys.executable, "-c", COLD_START_CHILD, json.dumps(overrides)],
-            stdout=subprocess.PIPE,
-            stderr=errors,
-            text=True,
-        ) as child:
-            line = child.stdout.readline() if child.stdout else ""
-            ready = time.perf_counter() - start
-            child.wait(timeout=120)
-        errors.seek(0)
-        err = errors.read()
-    if not line.strip():
-        raise RuntimeError(f"the cold-start process failed: {err.strip()[-500:]}")
-    return {"ready_s": ready, "rss": float(json.loads(line)["rss"])}
+    result = _child(COLD_START_CHILD, overrides)
+    return {"ready_s": result["line_s"], "rss": float(result["rss"])}
 
 
 def _secret(settings: Settings) -> str | None:

@@ -56,3 +56,11 @@ def test_cli_fails_cleanly_when_the_generator_cannot_load(tmp_path: Path) -> Non
     )
     assert result.exit_code == 1
     assert "needs a model" in result.output and "Traceback" not in result.output
+
+
+def test_skill_part_times_real_skill_turns() -> None:
+    """Text in -> text out through the real pipeline; every timed turn was answered by a skill."""
+    rows = bench.skill_part(generator_settings(), bench.DialogBenchOptions(runs=1))
+    median, p95 = rows
+    assert median.value is not None and 0 < median.value <= p95.value and median.target == "≤ 20"
+    assert f"{len(bench.SKILL_REQUESTS)} turns answered by skills" in median.note, median.note
