@@ -100,7 +100,9 @@ class Pipeline:
 
         settings = self.settings
         if backend and backend != settings.tts.backend:
-            settings = settings.model_copy(update={"tts": settings.tts.model_copy(update={"backend": backend})})
+            settings = settings.model_copy(
+                update={"tts": settings.tts.model_copy(update={"backend": backend})}
+            )
         return load_synthesizer(settings)
 
     def generator(self, backend: str | None = None):  # type: ignore[no-untyped-def]
@@ -231,10 +233,14 @@ class Pipeline:
             model = self.nlu_model(request.nlu_override)
             intent = model.predict([understood])[0]
         except Exception as exc:
-            yield ErrorEvent(f"The NLU model {request.nlu_override or self.settings.nlu.model!r} failed: {exc}")
+            yield ErrorEvent(
+                f"The NLU model {request.nlu_override or self.settings.nlu.model!r} failed: {exc}"
+            )
             return
         yield watch.lap("nlu", start)
-        threshold = self.settings.nlu.threshold if self.settings.nlu.threshold is not None else model.threshold
+        threshold = (
+            self.settings.nlu.threshold if self.settings.nlu.threshold is not None else model.threshold
+        )
 
         # Dialog manager: a skill, or the generator
         start = time.perf_counter()
@@ -339,7 +345,9 @@ class Pipeline:
         pieces: list[str] = []
         try:
             generator = self.generator(request.generator_override)
-            history = self.memory.recent_turns(user_id, conversation_id, self.settings.generator.history_turns)
+            history = self.memory.recent_turns(
+                user_id, conversation_id, self.settings.generator.history_turns
+            )
             messages = build_messages(
                 user_text=text,
                 facts=self.memory.facts(user_id),
@@ -355,7 +363,9 @@ class Pipeline:
                 if speaker:
                     yield from speaker.feed(piece)
             yield watch.lap("generator", start)
-            answered_by = getattr(generator, "name", request.generator_override or self.settings.generator.backend)
+            answered_by = getattr(
+                generator, "name", request.generator_override or self.settings.generator.backend
+            )
         except Exception as exc:
             fallback = "" if pieces else "Sorry, I can't come up with an answer right now."
             yield NoticeEvent(f"The dialog generator failed ({exc}).")
@@ -409,7 +419,9 @@ class _SentenceSpeaker:
                 if self.index == 0:
                     yield self.watch.lap("tts_first_audio", self.start)
                 yield AudioEvent(
-                    AudioChunk(chunk.samples, chunk.sample_rate, chunk.text, self.index, final=last and chunk.final)
+                    AudioChunk(
+                        chunk.samples, chunk.sample_rate, chunk.text, self.index, final=last and chunk.final
+                    )
                 )
                 self.index += 1
         except Exception as exc:

@@ -18,6 +18,7 @@ from ui.history import HistoryTab, conversation_choices
 from ui.nlu_lab import NLULabTab, latest_report
 from ui.render import fired_panel, state_panel
 from ui.session import Inbox, WebSession, ensure_session
+from ui.voice import VOICE_JS
 
 log = logging.getLogger("assistant.ui")
 
@@ -159,6 +160,7 @@ def launch(
         mcp_server=False,
         theme=theme(),
         css=CSS,
+        head=VOICE_JS,  # the page's own recorder and sentence-by-sentence player
         allowed_paths=[],
         enable_monitoring=False,
     )

@@ -1,7 +1,10 @@
 """The Conversation tab: typed chat, push-to-talk, hands-free listening, per-turn latency, alarms, skill state.
 
 All three input paths end in `_run_turn`, which streams one `Pipeline.run` into the chat. Typed turns
-stream text as it is generated; spoken turns also get the reply as audio that plays by itself.
+stream text as it is generated; spoken turns are also spoken back sentence by sentence as the pipeline
+synthesises them (the page's own player, see ui/voice.py), and the whole reply lands in a player to replay.
+Hands-free listening uses the page's own recorder too: a timer collects its audio for the end-of-speech
+detector, and a finished utterance starts a turn.
 """
 
 from __future__ import annotations
@@ -15,18 +18,20 @@ import gradio as gr
 import numpy as np
 
 from assistant.config import Settings
-from assistant.events import TurnRequest
+from assistant.events import AudioEvent, TurnRequest
 from ui.errors import friendly, user_message
 from ui.render import chime, fired_panel, state_panel, waterfall_figure
 from ui.session import Inbox, WebSession, ensure_conversation, ensure_session
 from ui.turns import TurnView
+from ui.voice import JS_PLAY, JS_STOP, JS_TAKE, PayloadError, ReplyStream, decode_payload, js_start
 
 log = logging.getLogger("assistant.ui")
 
 TURN_CONCURRENCY = 4  # turns running at once across all users; others wait in the queue
-HANDS_FREE_CHUNK_S = 0.25  # how often the browser sends microphone audio in hands-free mode
+HANDS_FREE_CHUNK_S = 0.25  # how often the server collects the page's microphone audio in hands-free mode
 HANDS_FREE_LIMIT_S = 900  # one hands-free session listens for at most this long
 TICK_S = 1.0  # how often each page asks for fired alarms
+TURN_OUTPUTS = 7  # textbox, chat, reply audio, waterfall, side panel, status, reply stream
 
 
 class ConversationTab:
@@ -71,23 +76,25 @@ class ConversationTab:
                         elem_id="mic",
                         buttons=[],
                     )
-                    self.reply_audio = gr.Audio(
+                    self.reply_audio = gr.Audio(  # the page speaks each sentence as it comes; this replays it
                         label="Spoken reply",
-                        autoplay=True,
+                        autoplay=False,
                         interactive=False,
                         elem_id="reply-audio",
                         buttons=["download"],
                     )
                 self.status = gr.Markdown(elem_id="status")
-                with gr.Group():
-                    self.hands_free = gr.Audio(
-                        sources=["microphone"],
-                        streaming=True,
-                        type="numpy",
-                        label="Hands-free: press record once, then just talk; I answer after each pause",
-                        elem_id="hands-free",
+                with gr.Group(elem_id="hands-free"):
+                    gr.Markdown(
+                        "**Hands-free:** press start once, then just talk; I answer after each pause."
                     )
+                    with gr.Row():
+                        self.listen_start = gr.Button("🎙️ Start listening", elem_id="hands-free-start")
+                        self.listen_stop = gr.Button("⏹ Stop listening", elem_id="hands-free-stop")
                     self.listen_status = gr.Markdown("Not listening.", elem_id="listen-status")
+                # Carriers between the page's recorder/player (ui/voice.py) and the server; never shown.
+                self.listen_payload = gr.Textbox(visible="hidden", elem_id="listen-payload", max_lines=1)
+                self.reply_stream = gr.Textbox(visible="hidden", elem_id="reply-stream", max_lines=1)
                 self.waterfall = gr.Plot(label="Latency of the last turn", elem_id="waterfall")
             with gr.Column(scale=1, min_width=260):
                 self.nlu = gr.Dropdown(
@@ -119,6 +126,7 @@ class ConversationTab:
                 )
         self.utterance_seq = gr.State(0)
         self.tick = gr.Timer(TICK_S)
+        self.listen_timer = gr.Timer(HANDS_FREE_CHUNK_S, active=False)
         self._wire()
 
     def _wire(self) -> None:
@@ -129,6 +137,7 @@ class ConversationTab:
             self.waterfall,
             self.side_panel,
             self.status,
+            self.reply_stream,
         ]
         pickers = [self.nlu, self.generator, self.voice]
         common = {"concurrency_limit": TURN_CONCURRENCY, "concurrency_id": "turn", "show_progress": "hidden"}
@@ -147,15 +156,25 @@ class ConversationTab:
             api_visibility="private",
             **common,
         )
-        self.hands_free.stream(
-            self.on_stream,
-            [self.hands_free, self.session, self.utterance_seq],
-            [self.utterance_seq, self.listen_status],
-            stream_every=HANDS_FREE_CHUNK_S,
-            time_limit=HANDS_FREE_LIMIT_S,
+        self.reply_stream.change(None, [self.reply_stream], None, js=JS_PLAY, api_visibility="private")
+        quiet = {"show_progress": "hidden", "api_visibility": "private"}
+        self.listen_start.click(
+            self.on_listen_start,
+            [self.listen_payload, self.session],
+            [self.session, self.listen_timer, self.listen_status],
+            js=js_start(HANDS_FREE_LIMIT_S),
+            **quiet,
+        )
+        self.listen_stop.click(
+            self.on_listen_stop, [self.session], [self.listen_timer, self.listen_status], js=JS_STOP, **quiet
+        )
+        self.listen_timer.tick(
+            self.on_listen,
+            [self.listen_payload, self.session, self.utterance_seq],
+            [self.utterance_seq, self.listen_status, self.listen_timer],
+            js=JS_TAKE,  # the page's buffered microphone audio since the last tick becomes the payload
             concurrency_limit=None,  # cheap (VAD only); the turn itself runs in the "turn" group
-            # no show_progress="hidden" here: in Gradio 6.31 it stops a microphone stream after one chunk
-            api_visibility="private",
+            **quiet,
         )
         self.utterance_seq.change(
             self.on_utterance, [self.session, *pickers], turn_outputs, api_visibility="private", **common
@@ -194,7 +213,7 @@ class ConversationTab:
         text = text or ""
         if not text.strip():
             gr.Warning("Type something first.")
-            yield (gr.skip(),) * 6
+            yield (gr.skip(),) * TURN_OUTPUTS
             return
         session = ensure_session(session, request, self.pipeline.memory)
         yield from self._run_turn(session, text, None, nlu, generator, voice, bool(speak))
@@ -210,7 +229,7 @@ class ConversationTab:
         request: gr.Request,
     ) -> Iterator[tuple[Any, ...]]:
         if not recording:
-            yield (gr.skip(),) * 7
+            yield (gr.skip(),) * (TURN_OUTPUTS + 1)
             return
         path = Path(recording)
         limit = self.settings.audio.max_upload_mb * 1024 * 1024
@@ -220,33 +239,74 @@ class ConversationTab:
         session = ensure_session(session, request, self.pipeline.memory)
         for update in self._run_turn(session, None, audio, nlu, generator, voice, True):
             yield (*update, gr.skip())
-        yield (*(gr.skip(),) * 6, None)  # clear the recorder for the next question
+        yield (*(gr.skip(),) * TURN_OUTPUTS, None)  # clear the recorder for the next question
 
-    def on_stream(
-        self, chunk: tuple[int, np.ndarray] | None, session: WebSession | None, seq: int
-    ) -> tuple[Any, Any]:
-        """Hands-free: feed microphone audio to the end-of-speech detector; a finished utterance bumps `seq`."""
-        if chunk is None or session is None or session.user_id is None:
-            return gr.skip(), gr.skip()
+    def on_listen_start(
+        self, opened: str | None, session: WebSession | None, request: gr.Request
+    ) -> tuple[Any, Any, str]:
+        """The page tried to open its microphone (`opened` is 'ok' or 'error: why'); start collecting."""
+        if (opened or "").strip() != "ok":
+            reason = (opened or "").removeprefix("error:").strip() or "the microphone did not start"
+            return gr.skip(), gr.Timer(active=False), f"Not listening: {reason}."
         try:
-            from assistant.audio import resample, to_mono
-            from assistant.speech.vad import EndOfSpeechDetector
+            session = ensure_session(session, request, self.pipeline.memory)
+            self._detector(session).reset()
+        except Exception as exc:
+            log.exception("hands-free start failed")
+            return gr.skip(), gr.Timer(active=False), f"Not listening: {user_message(exc)}"
+        session.pending_utterance = None
+        return session, gr.Timer(active=True), "Listening…"
 
-            if session.listening is None:
-                session.listening = EndOfSpeechDetector(max_seconds=self.settings.audio.max_seconds)
-            rate, data = chunk
+    def on_listen_stop(self, session: WebSession | None) -> tuple[Any, str]:
+        if session is not None and session.listening is not None:
+            session.listening.reset()
+        return gr.Timer(active=False), "Not listening."
+
+    def on_listen(self, payload: str | None, session: WebSession | None, seq: int) -> tuple[Any, Any, Any]:
+        """Hands-free, every tick: the page's new microphone audio -> the end-of-speech detector.
+
+        A finished utterance is parked on the session and bumps `seq`, whose change event runs the turn
+        (in the turn queue, so this cheap handler keeps running meanwhile).
+        """
+        keep = gr.skip()
+        if session is None or session.user_id is None:
+            return gr.skip(), gr.skip(), keep
+        try:
+            mic = decode_payload(payload)
+            if mic is None:
+                return gr.skip(), gr.skip(), keep
+            if not mic.on:
+                message = f"Stopped listening: {mic.error}." if mic.error else "Not listening."
+                return gr.skip(), message, gr.Timer(active=False)
+            detector = self._detector(session)
             if session.busy or session.pending_utterance is not None:
-                session.listening.reset()  # do not hear the assistant's own reply or pile up requests
-                return gr.skip(), "Answering…"
-            samples = resample(to_mono(np.asarray(data)), int(rate))
-            utterances = session.listening.feed(samples)
+                detector.reset()  # one request at a time; what is said meanwhile is not a new request
+                return gr.skip(), "Answering…", keep
+            if mic.muted:
+                detector.reset()  # the page was speaking: do not piece an utterance around its own voice
+            if mic.samples.size == 0:
+                return gr.skip(), "Speaking…" if mic.muted else gr.skip(), keep
+            from assistant.audio import resample
+
+            utterances = detector.feed(resample(mic.samples, mic.rate))
+        except PayloadError as exc:
+            return gr.skip(), f"Stopped listening: {exc}.", gr.Timer(active=False)
         except Exception as exc:
             log.exception("hands-free audio failed")
-            return gr.skip(), f"Hands-free listening stopped: {user_message(exc)}"
+            return gr.skip(), f"Stopped listening: {user_message(exc)}", gr.Timer(active=False)
         if utterances:
             session.pending_utterance = utterances[-1].audio
-            return (seq or 0) + 1, "Heard you, thinking…"
-        return gr.skip(), "Listening… (speaking)" if session.listening.in_speech else "Listening…"
+            return (seq or 0) + 1, "Heard you, thinking…", keep
+        return gr.skip(), "Listening… (hearing speech)" if detector.in_speech else "Listening…", keep
+
+    def _detector(self, session: WebSession) -> Any:
+        if session.listening is None:
+            from assistant.speech.vad import EndOfSpeechDetector
+
+            session.listening = EndOfSpeechDetector(
+                end_silence_ms=self.settings.audio.end_silence_ms, max_seconds=self.settings.audio.max_seconds
+            )
+        return session.listening
 
     @friendly
     def on_utterance(
@@ -258,7 +318,7 @@ class ConversationTab:
         request: gr.Request,
     ) -> Iterator[tuple[Any, ...]]:
         if session is None or session.pending_utterance is None:
-            yield (gr.skip(),) * 6
+            yield (gr.skip(),) * TURN_OUTPUTS
             return
         audio, session.pending_utterance = session.pending_utterance, None
         session = ensure_session(session, request, self.pipeline.memory)
@@ -301,13 +361,19 @@ class ConversationTab:
         voice: str | None,
         speak: bool,
     ) -> Iterator[tuple[Any, ...]]:
-        """Stream one turn: (textbox, chat, reply audio, waterfall, side panel, status) per update."""
+        """Stream one turn: (textbox, chat, reply audio, waterfall, side panel, status, reply stream).
+
+        Each synthesised sentence goes to the page's player at once (`ReplyStream`); the whole reply
+        goes to the replay player at the end.
+        """
         memory = self.pipeline.memory
         conversation_id = ensure_conversation(session, memory)
         view = TurnView.start(self._history(session), text)
+        spoken = ReplyStream()
         session.busy = True
         try:
-            yield "", view.messages, None, gr.skip(), gr.skip(), ""
+            # a new stream id also stops whatever the page is still saying from the previous turn
+            yield "", view.messages, None, gr.skip(), gr.skip(), "", spoken.text if speak else gr.skip()
             request = TurnRequest(
                 user=session.user_name,
                 text=text if audio is None else None,
@@ -319,8 +385,13 @@ class ConversationTab:
                 voice_override=self._override(voice, self.settings.tts.backend),
             )
             for event in self.pipeline.run(request):
-                if view.apply(event):
-                    yield gr.skip(), view.messages, gr.skip(), gr.skip(), gr.skip(), view.status()
+                changed = view.apply(event)
+                clip = None
+                if isinstance(event, AudioEvent) and view.audio and view.sample_rate:
+                    clip = spoken.add(view.audio[-1], view.sample_rate)
+                if changed or clip is not None:
+                    stream = clip if clip is not None else gr.skip()
+                    yield gr.skip(), view.messages, gr.skip(), gr.skip(), gr.skip(), view.status(), stream
         finally:
             session.busy = False
         if view.done is not None:
@@ -336,6 +407,7 @@ class ConversationTab:
             figure if figure is not None else gr.skip(),
             state_panel(self.pipeline.user_state(session.user_id)),
             view.status(),
+            gr.skip(),
         )
 
     @staticmethod

@@ -43,7 +43,7 @@ def wait_for_turn(page, n: int) -> None:
     page.locator('#chat [data-testid="bot"]').nth(n - 1).wait_for(timeout=TURN_TIMEOUT)
     page.wait_for_function(
         "() => !document.querySelector('#chat .pending') && "
-        "document.querySelector('#waterfall img, #waterfall canvas, #waterfall svg') !== null",
+        "document.querySelector('#waterfall img') !== null",  # the chart (the empty plot shows an svg icon)
         timeout=TURN_TIMEOUT,
     )
 
@@ -109,6 +109,8 @@ def test_spoken_request_through_fake_microphone(new_page):
     duration = served_audio_seconds(page, "#reply-audio")
     assert duration > 0.3
     assert replies(page)[-1]
+    # ...and the page said it through its own player as soon as the first sentence was synthesised.
+    assert [c["index"] for c in wait_until_spoken(page) if c["event"] == "playing"][:1] == [0]
 
 
 def test_nlu_lab_compares_two_models(new_page):
@@ -174,3 +176,70 @@ def test_two_second_timer_fires_in_the_page(new_page):
         " return d && /[1-9]/.test(d.textContent); }",
         timeout=30_000,
     )
+
+
+def spoken_clips(page, turn: int = -1) -> list[dict]:
+    """What the page's reply player did for one turn: [{index, event: arrived|playing|blocked, at}, ...]."""
+    return page.evaluate(
+        """(turn) => {
+            const log = (window.assistantVoice && window.assistantVoice.log) || [];
+            const turns = [...new Set(log.map((e) => e.turn))];
+            const id = turns[turn < 0 ? turns.length + turn : turn];
+            return log.filter((e) => e.turn === id);
+        }""",
+        turn,
+    )
+
+
+def wait_until_spoken(page, turn: int = -1) -> list[dict]:
+    """Wait for the page's player to start the reply's first clip (it plays from a data: WAV)."""
+    page.wait_for_function(
+        "() => (window.assistantVoice && window.assistantVoice.log || []).some((e) => e.event === 'playing')",
+        timeout=TURN_TIMEOUT,
+    )
+    clips = spoken_clips(page, turn)
+    assert not [c for c in clips if c["event"] == "blocked"], clips
+    assert page.locator("#reply-player").get_attribute("src").startswith("data:audio/wav;base64,")
+    return clips
+
+
+def test_hands_free_listens_answers_and_keeps_listening(new_page):
+    page = new_page()
+    page.locator("#hands-free-start").click()
+    status = page.locator("#listen-status")
+    page.wait_for_function(
+        "() => document.querySelector('#listen-status').innerText.includes('Listening')", timeout=30_000
+    )
+    # The fake microphone plays the request, then silence: the pause ends the utterance and the turn runs.
+    wait_for_turn(page, 1)
+    user = page.locator('#chat [data-testid="user"]').first.inner_text().lower()
+    assert "time" in user, f"transcript of {REQUEST_TEXT!r}: {user}"
+    label, _ = intent_of(page, 0)
+    assert label == "datetime_query"
+    assert replies(page)[0] and not replies(page)[0].startswith("⚠")
+    clips = wait_until_spoken(page)
+    assert clips[0]["index"] == 0
+    # It keeps listening: Chromium loops the file, so the same request comes again and is answered again.
+    wait_for_turn(page, 2)
+    assert "time" in page.locator('#chat [data-testid="user"]').nth(1).inner_text().lower()
+    page.locator("#hands-free-stop").click()
+    page.wait_for_function(
+        "() => document.querySelector('#listen-status').innerText.includes('Not listening')", timeout=30_000
+    )
+    assert status.inner_text().strip() == "Not listening."
+
+
+def test_typed_reply_is_spoken_sentence_by_sentence(new_page):
+    page = new_page()
+    page.get_by_label("Speak replies to typed messages too").check()
+    send(page, "tell me a short story about a brave little robot")
+    wait_for_turn(page, 1)
+    clips = wait_until_spoken(page)
+    arrived = [c for c in clips if c["event"] == "arrived"]
+    playing = [c for c in clips if c["event"] == "playing"]
+    assert arrived and playing and playing[0]["index"] == 0
+    # The whole reply is also in the replay player.
+    assert served_audio_seconds(page, "#reply-audio") > 0.3
+    # With more than one sentence, the first one played before the last one had even arrived.
+    if len(arrived) > 1:
+        assert playing[0]["at"] < arrived[-1]["at"], clips

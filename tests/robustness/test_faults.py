@@ -81,7 +81,9 @@ def test_generator_server_down_gives_a_notice_and_the_conversation_goes_on(tmp_p
         tmp_path, generator={"backend": "openai-compatible", "url": url, "model": "any", "timeout_s": 5}
     )
     try:
-        events = run_turn(pipeline, TurnRequest(user="faulty-gen", text="why do cats purr when they are happy"))
+        events = run_turn(
+            pipeline, TurnRequest(user="faulty-gen", text="why do cats purr when they are happy")
+        )
         done = assert_clear_outcome(events)
         assert isinstance(done, TurnDoneEvent)
         notices = [e.message for e in events if isinstance(e, NoticeEvent)]

@@ -1,0 +1,253 @@
+"""The page's own microphone and speaker for hands-free listening and sentence-by-sentence spoken replies.
+
+Why not Gradio's own components: a streaming `gr.Audio` microphone (Gradio 6.31) loads its WAV recorder
+lazily, so a Record click that lands before that module is ready fails in the page ("ge is not a
+constructor") and the stream never starts; it also uploads every 0.25 s chunk as a 48 kHz WAV file into
+the server's cache. Its streaming *output* needs the `ffmpeg` binary (AAC/HLS), which an offline install
+may not have. So the page keeps a small recorder and player of its own (`VOICE_JS`, loaded in <head>):
+
+- the recorder captures the microphone with an AudioWorklet and buffers 16-bit PCM; a `gr.Timer` collects
+  the buffer every `HANDS_FREE_CHUNK_S` as a JSON payload (`decode_payload`), so no audio is lost when a
+  tick is late; while the page is speaking a reply the microphone is muted (it would hear itself);
+- the player gets the reply as one growing text, one line per synthesised sentence (`ReplyStream`), and
+  plays the WAV clips one after another as they arrive, so the first sentence plays while the rest is
+  still being generated and synthesised.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import uuid
+from dataclasses import dataclass, field
+
+import numpy as np
+
+MAX_PAYLOAD_SECONDS = 10.0  # the page never buffers more than this between two collections
+
+
+class PayloadError(ValueError):
+    """The page sent microphone data this server cannot read."""
+
+
+@dataclass(frozen=True)
+class MicPayload:
+    """One collection of microphone audio from the page."""
+
+    on: bool  # the page's microphone is still open
+    rate: int
+    samples: np.ndarray  # float32 mono in [-1, 1]
+    muted: bool  # some audio was dropped because the page was speaking
+    error: str = ""  # why the page's microphone stopped, when it did
+
+
+def decode_payload(text: str | None) -> MicPayload | None:
+    """The JSON the page's `take()` returns -> samples; None when the page sent nothing (not listening)."""
+    if not text:
+        return None
+    try:
+        data = json.loads(text)
+        rate = int(data.get("rate") or 0)
+        raw = base64.b64decode(data.get("pcm") or "", validate=True)
+    except (ValueError, TypeError, AttributeError) as exc:
+        raise PayloadError(f"unreadable microphone data ({exc})") from exc
+    if len(raw) % 2:
+        raise PayloadError("unreadable microphone data (odd number of bytes)")
+    if raw and not 8_000 <= rate <= 192_000:
+        raise PayloadError(f"unsupported microphone sample rate {rate} Hz")
+    if raw and len(raw) / 2 / rate > MAX_PAYLOAD_SECONDS * 1.5:
+        raise PayloadError("too much microphone data at once")
+    samples = np.frombuffer(raw, dtype="<i2").astype(np.float32) / 32768.0
+    return MicPayload(
+        on=bool(data.get("on")),
+        rate=rate or 16_000,
+        samples=samples,
+        muted=bool(data.get("muted")),
+        error=str(data.get("error") or "")[:200],
+    )
+
+
+@dataclass
+class ReplyStream:
+    """The text a hidden textbox carries to the page's player: a header line, then one line per clip.
+
+    It only ever grows during a turn, so Gradio sends each new clip as an append, and a page that
+    missed an update still finds every clip in the next one. A new turn starts a new stream id, which
+    tells the page to stop what it is playing.
+    """
+
+    turn: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
+    lines: list[str] = field(default_factory=list)
+
+    def add(self, samples: np.ndarray, rate: int) -> str:
+        if np.asarray(samples).size:
+            from assistant.audio import wav_bytes
+
+            clip = base64.b64encode(wav_bytes(np.asarray(samples, dtype=np.float32), rate)).decode("ascii")
+            self.lines.append(f"{len(self.lines)} {clip}")
+        return self.text
+
+    @property
+    def text(self) -> str:
+        return "\n".join([f"turn {self.turn}", *self.lines]) + "\n"
+
+
+VOICE_JS = r"""
+<script>
+(() => {
+  if (window.assistantVoice) return;
+  const TAP = `class AssistantTap extends AudioWorkletProcessor {
+    process(inputs) { const ch = inputs[0] && inputs[0][0]; if (ch) this.port.postMessage(ch.slice(0)); return true; }
+  }
+  registerProcessor('assistant-tap', AssistantTap);`;
+  const MAX_BUFFER_S = 10;   // keep at most this much unsent audio
+  const ECHO_TAIL_MS = 400;  // keep the microphone muted this long after the page stops speaking
+
+  const voice = {
+    stream: null, ctx: null, chunks: [], buffered: 0, muted: false, error: '', timer: null,
+    queue: [], seen: new Set(), turn: null, playing: false, quietSince: 0, player: null, log: [],
+
+    // --- microphone -------------------------------------------------------------------------------
+    async start(limitSeconds) {
+      if (this.stream) return 'ok';
+      this.error = '';
+      if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) {
+        return 'error: this page cannot use the microphone (it needs https or localhost)';
+      }
+      try {
+        this.stream = await navigator.mediaDevices.getUserMedia({
+          audio: {channelCount: 1, echoCancellation: true, noiseSuppression: true, autoGainControl: true},
+        });
+        // 16 kHz is what the server listens at: the browser resamples the whole stream properly, where
+        // resampling each short chunk on the server would click at every chunk boundary.
+        let source;
+        try {
+          this.ctx = new AudioContext({sampleRate: 16000});
+          source = this.ctx.createMediaStreamSource(this.stream);
+        } catch (e) {  // a browser that cannot resample a live stream: send its own rate instead
+          if (this.ctx) this.ctx.close().catch(() => {});
+          this.ctx = new AudioContext();
+          source = this.ctx.createMediaStreamSource(this.stream);
+        }
+        const url = URL.createObjectURL(new Blob([TAP], {type: 'application/javascript'}));
+        await this.ctx.audioWorklet.addModule(url);
+        const tap = new AudioWorkletNode(this.ctx, 'assistant-tap');
+        const sink = this.ctx.createGain();
+        sink.gain.value = 0;  // the worklet must be pulled by the graph, but nothing should be heard
+        tap.port.onmessage = (event) => this.hear(event.data);
+        source.connect(tap).connect(sink).connect(this.ctx.destination);
+        await this.ctx.resume();
+        this.stream.getAudioTracks().forEach((t) => t.addEventListener('ended', () => this.stop('the microphone went away')));
+      } catch (e) {
+        this.stop();
+        const denied = e && (e.name === 'NotAllowedError' || e.name === 'SecurityError');
+        return 'error: ' + (denied ? 'microphone access was denied' : 'the microphone could not start (' + (e && e.message || e) + ')');
+      }
+      this.chunks = []; this.buffered = 0; this.muted = false;
+      if (limitSeconds) this.timer = setTimeout(() => this.stop('listened for the maximum time'), limitSeconds * 1000);
+      return 'ok';
+    },
+    stop(reason) {
+      if (this.timer) clearTimeout(this.timer);
+      this.timer = null;
+      if (this.stream) this.stream.getTracks().forEach((t) => t.stop());
+      if (this.ctx) this.ctx.close().catch(() => {});
+      this.stream = null; this.ctx = null; this.chunks = []; this.buffered = 0;
+      if (reason) this.error = reason;
+      return 'stopped';
+    },
+    speaking() {
+      return this.playing || performance.now() - this.quietSince < ECHO_TAIL_MS;
+    },
+    hear(frame) {
+      if (!this.stream) return;
+      if (this.speaking()) { this.muted = true; return; }
+      this.chunks.push(frame);
+      this.buffered += frame.length;
+      const limit = MAX_BUFFER_S * (this.ctx ? this.ctx.sampleRate : 48000);
+      while (this.buffered > limit && this.chunks.length > 1) this.buffered -= this.chunks.shift().length;
+    },
+    take() {
+      const rate = this.ctx ? this.ctx.sampleRate : 0;
+      const pcm = new Int16Array(this.buffered);
+      let at = 0;
+      for (const c of this.chunks) {
+        for (let i = 0; i < c.length; i++) pcm[at++] = Math.max(-32768, Math.min(32767, Math.round(c[i] * 32767)));
+      }
+      const bytes = new Uint8Array(pcm.buffer);
+      let binary = '';
+      for (let i = 0; i < bytes.length; i += 0x8000) binary += String.fromCharCode.apply(null, bytes.subarray(i, i + 0x8000));
+      const payload = {on: !!this.stream, rate: rate, muted: this.muted, error: this.error, pcm: btoa(binary)};
+      this.chunks = []; this.buffered = 0; this.muted = false;
+      return JSON.stringify(payload);
+    },
+
+    // --- speaker: plays the clips of the current reply in order as they arrive ----------------------
+    play(text) {
+      if (!text) return;
+      const lines = text.split('\n');
+      const head = lines[0] || '';
+      if (!head.startsWith('turn ')) return;
+      const turn = head.slice(5);
+      if (turn !== this.turn) this.reset(turn);
+      for (const line of lines.slice(1)) {
+        const space = line.indexOf(' ');
+        if (space < 0) continue;
+        const index = Number(line.slice(0, space));
+        if (this.seen.has(index)) continue;
+        this.seen.add(index);
+        this.queue.push({turn, index, src: 'data:audio/wav;base64,' + line.slice(space + 1)});
+        this.log.push({turn, index, event: 'arrived', at: performance.now()});
+      }
+      if (!this.playing) this.next();
+    },
+    reset(turn) {
+      this.turn = turn; this.queue = []; this.seen = new Set();
+      if (this.player && !this.player.paused) this.player.pause();
+      if (this.playing) this.quietSince = performance.now();
+      this.playing = false;
+    },
+    next() {
+      const item = this.queue.shift();
+      if (!item) {
+        if (this.playing) this.quietSince = performance.now();
+        this.playing = false;
+        return;
+      }
+      if (!this.player) {
+        this.player = document.createElement('audio');
+        this.player.id = 'reply-player';
+        this.player.addEventListener('ended', () => this.next());
+        this.player.addEventListener('error', () => this.next());
+        document.body.appendChild(this.player);
+      }
+      this.playing = true;
+      this.player.src = item.src;
+      this.player.play().then(
+        () => this.log.push({turn: item.turn, index: item.index, event: 'playing', at: performance.now()}),
+        (e) => { this.log.push({turn: item.turn, index: item.index, event: 'blocked', at: performance.now(), error: String(e)}); this.next(); },
+      );
+    },
+  };
+  window.assistantVoice = voice;
+})();
+</script>
+"""
+
+# Event `js` snippets (Gradio passes the inputs' values and uses the return value as the inputs).
+
+
+def js_start(limit_s: float) -> str:
+    """Opens the page's microphone; the event's inputs (payload, session) become ('ok' or 'error: why', session)."""
+    return (
+        "async (payload, session) => [window.assistantVoice ? "
+        f"await window.assistantVoice.start({float(limit_s)!r}) "
+        ": 'error: the page did not load its microphone script', session]"
+    )
+
+
+JS_STOP = "(session) => { if (window.assistantVoice) window.assistantVoice.stop(); return session; }"
+JS_TAKE = (
+    "(payload, session, seq) => [window.assistantVoice ? window.assistantVoice.take() : '', session, seq]"
+)
+JS_PLAY = "(text) => { if (window.assistantVoice) window.assistantVoice.play(text); return []; }"
