@@ -60,7 +60,7 @@ class GeneratorSettings(BaseModel):
     api_key: SecretStr | None = None
     runtime: str = Field(
         "auto",
-        description="smollm2-135m: auto = llama.cpp (4-bit GGUF) on CPU when installed, else transformers; "
+        description="smollm2-135m: auto = llama.cpp (8-bit GGUF) on CPU when installed, else transformers; "
         "or llama.cpp / transformers",
     )
     dtype: str = Field("auto", description="transformers runtime: auto, float32, bfloat16, float16 or int8")

@@ -121,8 +121,10 @@ def test_preparation_step_is_listed_and_idempotent(smollm2_folder: Path) -> None
     from assistant.preparation import steps
 
     assert smollm2.prepare_smollm2 in [step for _, step in steps()]
-    assert smollm2.prepare_smollm2(load_settings()).startswith("already prepared in")  # fp32 default
+    first = smollm2.prepare_smollm2(load_settings())
+    assert "converted" not in first and "llama.cpp weights" in first  # already converted; Q8_0 cached
+    assert smollm2.prepare_smollm2(load_settings()) == first
     settings = load_settings({"generator": {"dtype": "int8"}})
     smollm2.prepare_smollm2(settings)  # with int8 chosen: writes the int8 weights if none yet
-    assert smollm2.prepare_smollm2(settings).startswith("already prepared in")
+    assert smollm2.prepare_smollm2(settings).startswith("transformers folder")  # int8: no llama.cpp
     assert (smollm2_folder / smollm2.INT8_FILE).is_file()

@@ -1,8 +1,8 @@
 """A GGUF chat model on llama.cpp (llama-cpp-python): the fast CPU runtime for small local models.
 
-Decoding a small model on CPU is bound by memory traffic: transformers streams SmolLM2's fp32 weights
-(540 MB) for every token, while llama.cpp reads the 4-bit GGUF the package ships as it is (~90 MB) with
-SIMD kernels, several times faster on 2 cores (measured figures in BENCHMARKS.md).
+Decoding a small model on CPU is bound by moving weights and by per-operation overhead: transformers
+streams SmolLM2's fp32 weights (540 MB) through PyTorch for every token, while llama.cpp reads 8-bit
+(~145 MB) or 4-bit weights with fused SIMD kernels: several times faster on 2 cores (BENCHMARKS.md).
 
 Used two ways: `smollm2-135m` runs on it on CPU (generator.runtime auto), and the `llama-cpp` backend
 runs any GGUF file named by path (generator.model). Like `LocalLM`, one instance serves every
@@ -39,6 +39,33 @@ def llama_cpp_available() -> bool:
     return find_spec("llama_cpp") is not None
 
 
+def requantize(source: Path, target: Path, kind: str = "q8_0") -> Path:
+    """Write `source` re-quantised to `kind` at `target` (atomically), with llama.cpp's own quantiser."""
+    import ctypes
+
+    import llama_cpp
+    from llama_cpp._utils import suppress_stdout_stderr  # the quantiser logs every tensor to stderr
+
+    ftypes = {"q8_0": llama_cpp.LLAMA_FTYPE_MOSTLY_Q8_0}
+    params = llama_cpp.llama_model_quantize_default_params()
+    params.ftype = ftypes[kind]
+    params.allow_requantize = True  # the source is already quantised (Q4_1); 8 bits hold its values closely
+    params.nthread = thread_count()
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_name(f"{target.name}.partial-{os.getpid()}")
+    try:
+        with suppress_stdout_stderr(disable=False):
+            code = llama_cpp.llama_model_quantize(
+                str(source).encode(), str(partial).encode(), ctypes.byref(params)
+            )
+        if code != 0 or not partial.is_file():
+            raise GeneratorError(f"llama.cpp could not re-quantise {source} (code {code}).")
+        partial.replace(target)
+    finally:
+        partial.unlink(missing_ok=True)
+    return target
+
+
 def thread_count() -> int:
     return max(1, min(len(os.sched_getaffinity(0)), 8))
 
@@ -58,7 +85,7 @@ class LlamaCppLM:
         self.name = name
         self.config = config
         self.path = path
-        self.dtype = "llama.cpp"  # the GGUF file's own quantisation (Q4_1 for SmolLM2)
+        self.dtype = "llama.cpp"  # the GGUF file's own quantisation
         context = config.max_input_tokens + config.max_new_tokens
         try:
             self.llm = llama_cpp.Llama(

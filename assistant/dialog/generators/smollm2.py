@@ -4,8 +4,8 @@ transformers reads GGUF by dequantising every tensor (~15-35 s), so the first lo
 into a safetensors folder under ``cache_dir/models/smollm2-135m`` (also `assistant models prepare`);
 later loads read that folder in well under a second.
 
-Runtimes (generator.runtime): on CPU `auto` runs the shipped 4-bit GGUF as it is on llama.cpp
-(llamacpp.py), the fastest path; with runtime=transformers (or a named dtype), `dtype=auto` means
+Runtimes (generator.runtime): on CPU `auto` runs the GGUF on llama.cpp (llamacpp.py), the fastest path,
+re-quantised once from Q4_1 to Q8_0 (see `q8_gguf`); with runtime=transformers (or a named dtype), `dtype=auto` means
 float32 on CPU (18.8 tok/s on a quiet 2-core machine, against 9.1 for the weight-only int8 of int8.py,
 still available as dtype=int8) and bf16/fp16 on CUDA.
 """
@@ -113,8 +113,38 @@ def ensure_converted(cache_dir: Path) -> Path:
     return cache_folder(cache_dir)
 
 
+Q8_FILE = "SmolLM2-135M-Instruct.Q8_0.gguf"  # the llama.cpp runtime's weights, in the cache folder
+
+
+def q8_gguf(cache_dir: Path) -> Path:
+    """The shipped Q4_1 GGUF re-quantised once to Q8_0 for llama.cpp (cached, checked against the source).
+
+    On 2 cores llama.cpp's Q8_0 kernels decode ~10% faster than its Q4_1 ones (74 vs 67 tok/s, same
+    process) and Q4_1 values fit Q8_0 closely: next-token agreement with the float32 model stays ~95%.
+    (Q4_0 would be faster still, but re-quantising 4-bit to 4-bit dropped that agreement to 65%.)
+    """
+    from assistant.dialog.generators.llamacpp import requantize
+
+    source = gguf_path()
+    target = cache_folder(cache_dir).with_name(f"{NAME}-gguf") / Q8_FILE
+    marker = target.with_suffix(".json")
+    info = _source_info(source)
+    try:
+        if target.is_file() and json.loads(marker.read_text()) == info:
+            return target
+    except (OSError, ValueError):
+        pass
+    from assistant.console import status
+
+    with status("Re-quantising SmolLM2 for llama.cpp once (a few seconds)…"):
+        requantize(source, target)
+    marker.write_text(json.dumps(info))
+    return target
+
+
 def prepare_smollm2(settings: Settings) -> str:
-    """Preparation step: convert the GGUF into the cached folder; write int8 weights only if int8 is used."""
+    """Preparation step: convert the GGUF into the cached folder (and the llama.cpp Q8_0 file when that
+    runtime is used); write int8 weights only if int8 is used."""
     from assistant.dialog.generators.int8 import int8_supported
     from assistant.dialog.generators.local import load_causal_lm, resolve_dtype
 
@@ -122,13 +152,15 @@ def prepare_smollm2(settings: Settings) -> str:
     done = []
     if not is_converted(settings.cache_dir):
         convert(settings.cache_dir)
-        done.append(f"converted {GGUF_FILE}")
+        done.append(f"converted {GGUF_FILE} for transformers")
     device = settings.resolved_device()
+    if resolve_runtime(settings.generator, device) == "llama.cpp":
+        done.append(f"llama.cpp weights {q8_gguf(settings.cache_dir)}")
     wants_int8 = resolve_dtype(settings.generator.dtype, device, cpu_auto=CPU_AUTO_DTYPE) == "int8"
     if wants_int8 and int8_supported() and not (folder / INT8_FILE).is_file():
         load_causal_lm(str(folder), "int8", "cpu", local_files_only=True, int8_cache=folder / INT8_FILE)
         done.append("wrote the int8 weights")
-    return f"{' and '.join(done)} in {folder}" if done else f"already prepared in {folder}"
+    return "; ".join([*done, f"transformers folder {folder}"])
 
 
 RUNTIMES = ("auto", "llama.cpp", "transformers")
@@ -161,7 +193,7 @@ def smollm2(config: GeneratorSettings, device: str, cache_dir: Path) -> Generato
     if resolve_runtime(config, device) == "llama.cpp":
         from assistant.dialog.generators.llamacpp import LlamaCppLM
 
-        return LlamaCppLM(NAME, gguf_path(), config)
+        return LlamaCppLM(NAME, q8_gguf(cache_dir), config)
     from assistant.dialog.generators.local import LocalLM, load_causal_lm, resolve_dtype
 
     dtype = resolve_dtype(config.dtype, device, cpu_auto=CPU_AUTO_DTYPE)
