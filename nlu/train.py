@@ -29,6 +29,8 @@ class LoopConfig:
     warmup: float = 0.06
     clip: float = 1.0
     description: str = "Training"
+    # called after every optimiser step with (steps done, steps planned, status line): the web page's bar
+    on_step: Callable[[int, int, str], None] | None = None
 
 
 def train_loop(
@@ -58,7 +60,7 @@ def train_loop(
     schedule = torch.optim.lr_scheduler.LambdaLR(
         optimizer, lambda step: min((step + 1) / warmup, max(0.0, (steps - step) / max(1, steps - warmup)))
     )
-    best_score, best_state, best_epoch, bad_epochs = -1.0, None, 0, 0
+    best_score, best_state, best_epoch, bad_epochs, step = -1.0, None, 0, 0, 0
     scores: list[float] = []
     with progress_bar(transient=True) as progress:
         task = progress.add_task(config.description, total=steps)
@@ -76,6 +78,9 @@ def train_loop(
                 schedule.step()
                 total += float(loss.detach())
                 progress.advance(task)
+                step += 1
+                if config.on_step is not None:
+                    config.on_step(min(step, steps), steps, f"epoch {epoch + 1} of up to {config.epochs}")
             net.eval()
             with torch.no_grad():
                 score = float(score_fn())

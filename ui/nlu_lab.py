@@ -172,7 +172,7 @@ class NLULabTab:
         job.start()
         while job.is_alive():
             elapsed = time.perf_counter() - job.started
-            progress(job.fraction, desc=f"{job.phase} ({elapsed:.0f} s)")
+            progress(job.fraction, desc=f"{job.phase}{job.detail} ({elapsed:.0f} s)")
             job.join(timeout=0.5)
         if job.error is not None:
             raise gr.Error(user_message(job.error))
@@ -193,6 +193,8 @@ class _TrainingJob(threading.Thread):
         self.data = data
         self.per_intent = per_intent
         self.phase = "starting"
+        self.detail = ""  # e.g. " · epoch 2 of up to 12" while training
+        self.steps = (0, 0)  # optimiser steps done / planned
         self.started = time.perf_counter()
         self.error: BaseException | None = None
         self.summary = ""
@@ -200,7 +202,16 @@ class _TrainingJob(threading.Thread):
 
     @property
     def fraction(self) -> float:
+        """Training fills its share of the bar step by step; the other phases are quick."""
+        done, planned = self.steps
+        if self.phase == "training" and planned:
+            start, end = self.PHASES["training"], self.PHASES["evaluating"]
+            return start + (end - start) * done / planned
         return self.PHASES.get(self.phase, 0.0)
+
+    def _on_step(self, done: int, planned: int, status: str) -> None:
+        self.steps = (done, planned)
+        self.detail = f" · {status}"
 
     def run(self) -> None:
         try:
@@ -221,9 +232,10 @@ class _TrainingJob(threading.Thread):
         net = create(
             self.model, device=self.settings.resolved_device(), cache_dir=self.settings.cache_dir, seed=0
         )
+        net.on_step = self._on_step
         self.phase = "training"
         history = net.fit(dataset)
-        self.phase = "evaluating"
+        self.phase, self.detail = "evaluating", ""
         result = evaluate(net, dataset) if dataset.test else None
         self.phase = "saving"
         folder = web_models_dir(self.settings) / (

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -45,6 +46,8 @@ class BaseIntentModel:
         self.threshold = 0.0
         self.trained_on = ""
         self.metrics: dict[str, float] = {}
+        # (steps done, steps planned, status) after each training step, for callers that show progress
+        self.on_step: Callable[[int, int, str], None] | None = None
 
     # --- training -----------------------------------------------------------------------------------
     def fit(self, dataset: Dataset) -> dict:

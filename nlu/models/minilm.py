@@ -191,6 +191,7 @@ class MiniLMIntentModel(BaseIntentModel):
             cfg["lr"],
             cfg["patience"] if not frozen else 5,
             description=f"Training minilm ({cfg['mode']})",
+            on_step=self.on_step,
         )
         history = train_loop(self.net, batches, loss_fn, score, loop, cfg["seed"], groups)
         if frozen:

@@ -143,7 +143,13 @@ class NeuralIntentModel(BaseIntentModel):
         def score_fn() -> float:
             return self._valid_score(valid)
 
-        loop = LoopConfig(cfg["epochs"], cfg["lr"], cfg["patience"], description=f"Training {self.name}")
+        loop = LoopConfig(
+            cfg["epochs"],
+            cfg["lr"],
+            cfg["patience"],
+            description=f"Training {self.name}",
+            on_step=self.on_step,
+        )
         return train_loop(self.net, batches, loss_fn, score_fn, loop, seed=cfg["seed"])
 
     def _encode_example(self, ex: Example, label_index: dict, tag_index: dict) -> tuple:

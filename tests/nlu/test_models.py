@@ -100,3 +100,17 @@ def test_minilm_finetune_saves_and_loads(tiny_hwu: Dataset, model_cache: Path, t
     np.testing.assert_allclose(
         [p.confidence for p in model.predict(texts)], [p.confidence for p in loaded.predict(texts)], rtol=1e-4
     )
+
+
+def test_training_reports_each_step(tiny_hwu: Dataset, model_cache: Path) -> None:
+    """The web page's training bar: (done, planned, status) after every optimiser step, in order."""
+    from nlu.registry import create
+    from tests.nlu.conftest import FAST
+
+    model = create("lstm", cache_dir=model_cache, **{**FAST["lstm"], "epochs": 2})
+    calls: list[tuple[int, int, str]] = []
+    model.on_step = lambda done, planned, status: calls.append((done, planned, status))
+    model.fit(tiny_hwu)
+    done = [c[0] for c in calls]
+    assert done == list(range(1, len(calls) + 1)) and calls[-1][0] <= calls[-1][1]
+    assert calls[0][2] == "epoch 1 of up to 2" and calls[-1][2] == "epoch 2 of up to 2"
