@@ -339,15 +339,16 @@ class Pipeline:
         watch: _Stopwatch,
         speaker: _SentenceSpeaker | None,
     ) -> Iterator[Event]:  # returns (reply, answered_by)
-        from assistant.dialog.prompt import build_messages
+        from assistant.dialog.prompt import build_messages, history_window
 
         start = time.perf_counter()
         pieces: list[str] = []
         try:
             generator = self.generator(request.generator_override)
-            history = self.memory.recent_turns(
-                user_id, conversation_id, self.settings.generator.history_turns
+            window = history_window(
+                self.memory.count_turns(user_id, conversation_id), self.settings.generator.history_turns
             )
+            history = self.memory.recent_turns(user_id, conversation_id, window)
             messages = build_messages(
                 user_text=text,
                 facts=self.memory.facts(user_id),

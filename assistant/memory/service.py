@@ -237,10 +237,12 @@ class Memory:
         with self.db.read() as session:
             return [self._turn_record(row) for row in session.scalars(statement)]
 
-    def count_turns(self, user_id: int | None = None) -> int:
+    def count_turns(self, user_id: int | None = None, conversation_id: int | None = None) -> int:
         statement = select(func.count(Turn.id))
         if user_id is not None:
             statement = statement.where(Turn.user_id == user_id)
+        if conversation_id is not None:
+            statement = statement.where(Turn.conversation_id == conversation_id)
         with self.db.read() as session:
             return session.scalar(statement) or 0
 

@@ -74,3 +74,13 @@ def test_clip_and_empty_input() -> None:
     clipped = clip("alpha beta gamma delta epsilon", 20)
     assert len(clipped) <= 20 and clipped.endswith(" …") and clipped.startswith("alpha beta")
     assert build_messages("   ")[-1].content == "…"
+
+
+def test_history_window_moves_in_jumps_so_prompts_extend_each_other() -> None:
+    from assistant.dialog.prompt import history_window
+
+    sizes = [history_window(total, 6) for total in range(0, 14)]
+    assert sizes == [0, 1, 2, 3, 4, 5, 6, 4, 5, 6, 4, 5, 6, 4]
+    starts = [total - size for total, size in enumerate(sizes)]
+    assert starts == sorted(starts) and len(set(starts)) == 4  # the start moved 3 times in 13 turns
+    assert all(size <= 6 for size in sizes) and history_window(5, 0) == 0
