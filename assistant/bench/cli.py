@@ -182,7 +182,7 @@ def bench_e2e(
             help="Comma-separated configurations: default, openai-whisper, espeak-tts, minilm-nlu, lstm-nlu, "
             "whole-reply-tts, generator-float32."
         ),
-    ] = "default,openai-whisper,espeak-tts,minilm-nlu,whole-reply-tts",
+    ] = "default,openai-whisper,espeak-tts,minilm-nlu,whole-reply-tts,generator-float32",
     repeats: Annotated[int, typer.Option(min=1, help="Passes over the spoken requests.")] = 2,
 ) -> None:
     """Voice to voice: spoken requests through VAD end-pointing, ASR, NLU, skill or generator and TTS."""
