@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import json
+from collections.abc import Iterator
 from pathlib import Path
 
 from assistant.config import GeneratorSettings, Settings
@@ -53,6 +54,22 @@ def _config_key(config: GeneratorSettings) -> str:
     data = config.model_dump(mode="json")
     data["api_key"] = config.api_key.get_secret_value() if config.api_key else None
     return json.dumps(data, sort_keys=True)
+
+
+class CheckedStream:
+    """Base for backends: `stream` checks its input at once and hands the work to `_stream`, a generator.
+
+    (Were `stream` itself a generator function, a bad call would fail only at the first `next()`.)
+    """
+
+    def stream(self, messages: list[Message]) -> Iterator[str]:
+        """Yield reply text as it is generated; raises GeneratorError on failure."""
+        if not messages:
+            raise GeneratorError("The generator needs at least one message.")
+        return self._stream(list(messages))
+
+    def _stream(self, messages: list[Message]) -> Iterator[str]:
+        raise NotImplementedError
 
 
 def describe(exc: BaseException, limit: int = 300) -> str:

@@ -21,7 +21,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from assistant.config import GeneratorSettings
-from assistant.dialog.generator import GeneratorError, describe, generators
+from assistant.dialog.generator import CheckedStream, GeneratorError, describe, generators
 from assistant.dialog.generators.fitting import GenerationStats, fit_prompt, fold_system
 from assistant.dialog.types import Generator, Message
 
@@ -70,7 +70,7 @@ def thread_count() -> int:
     return max(1, min(len(os.sched_getaffinity(0)), 8))
 
 
-class LlamaCppLM:
+class LlamaCppLM(CheckedStream):
     """Streams chat replies from a GGUF model (see the module docstring for threading and caching)."""
 
     def __init__(self, name: str, path: Path, config: GeneratorSettings) -> None:
@@ -125,12 +125,6 @@ class LlamaCppLM:
 
     def _piece(self, token: int) -> str:
         return "" if token < 0 else self.llm.detokenize([token], special=True).decode("utf-8", "replace")
-
-    def stream(self, messages: list[Message]) -> Iterator[str]:
-        """Yield reply text as it is generated; raises GeneratorError on failure."""
-        if not messages:
-            raise GeneratorError("The generator needs at least one message.")
-        return self._stream(list(messages))
 
     def _stream(self, messages: list[Message]) -> Iterator[str]:
         config = self.config

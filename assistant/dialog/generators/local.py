@@ -20,7 +20,7 @@ import torch
 from transformers import StoppingCriteria, StoppingCriteriaList, TextIteratorStreamer
 
 from assistant.config import GeneratorSettings
-from assistant.dialog.generator import GeneratorError, describe
+from assistant.dialog.generator import CheckedStream, GeneratorError, describe
 from assistant.dialog.generators.fitting import MIN_REUSED_TOKENS, GenerationStats, fit_prompt, fold_system
 from assistant.dialog.types import Message
 
@@ -85,7 +85,7 @@ def _quantize(model: Any, cache: Path | None) -> None:
             partial.unlink(missing_ok=True)
 
 
-class LocalLM:
+class LocalLM(CheckedStream):
     """Streams replies from a loaded transformers model (see module docstring for thread safety)."""
 
     def __init__(
@@ -109,12 +109,6 @@ class LocalLM:
         self.max_prompt_tokens = max(16, min(config.max_input_tokens, context - config.max_new_tokens))
         self._eos = self._eos_ids()
         self._prefix: tuple[list[int], Any] | None = None  # (token ids, their key/value cache)
-
-    def stream(self, messages: list[Message]) -> Iterator[str]:
-        """Yield reply text as it is generated (word by word); raises GeneratorError on failure."""
-        if not messages:
-            raise GeneratorError("The generator needs at least one message.")
-        return self._stream(list(messages))
 
     def _stream(self, messages: list[Message]) -> Iterator[str]:
         with self._lock:

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from assistant.config import GeneratorSettings
-from assistant.dialog.generator import GeneratorError, generators
+from assistant.dialog.generator import CheckedStream, GeneratorError, generators
 from assistant.dialog.types import Generator, Message
 
 DEFAULT_MODEL = "default"  # llama.cpp and vLLM with one model ignore the name; others need generator.model
@@ -27,7 +27,7 @@ def chat_url(base: str) -> str:
     return f"{base}/chat/completions" if base.endswith("/v1") else f"{base}/v1/chat/completions"
 
 
-class OpenAICompatible:
+class OpenAICompatible(CheckedStream):
     """Streams a reply from an OpenAI-style /v1/chat/completions endpoint."""
 
     def __init__(self, config: GeneratorSettings) -> None:
@@ -42,11 +42,6 @@ class OpenAICompatible:
         self.config = config
         self.url = chat_url(config.url)
         self.last_stats: dict[str, Any] | None = None
-
-    def stream(self, messages: list[Message]) -> Iterator[str]:
-        if not messages:
-            raise GeneratorError("The generator needs at least one message.")
-        return self._stream(list(messages))
 
     def _stream(self, messages: list[Message]) -> Iterator[str]:
         import httpx
