@@ -144,8 +144,7 @@ def encoder_window(seconds: float) -> int:
     repeated the sentence to fill the window (6.1%), and in windows under 8 s short commands came out
     repeated. `repeats_itself` catches what still slips through.
     """
-    fitted = max(MIN_WINDOW_S, math.ceil(seconds + WINDOW_PAD_S))
-    return fitted if fitted < WHISPER_WINDOW_S else WHISPER_WINDOW_S
+    return min(WHISPER_WINDOW_S, max(MIN_WINDOW_S, math.ceil(seconds + WINDOW_PAD_S)))
 
 
 def repeats_itself(text: str) -> bool:

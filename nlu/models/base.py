@@ -16,9 +16,9 @@ from typing import Any, ClassVar
 import numpy as np
 
 from nlu.calibrate import fit_temperature, softmax, tune_threshold
-from nlu.slots import to_slots
+from nlu.slots import span_f1, to_slots
 from nlu.tokenize import MAX_WORDS, NLUInputError, words
-from nlu.types import Dataset, Intent
+from nlu.types import Dataset, Example, Intent
 
 FORMAT_VERSION = 1
 PREDICT_BATCH = 256
@@ -50,13 +50,19 @@ class BaseIntentModel:
         self.on_step: Callable[[int, int, str], None] | None = None
 
     # --- training -----------------------------------------------------------------------------------
+    def tags_slots(self) -> bool:
+        """Whether this model (as configured) has a slot-tagging head; intent-only models say no."""
+        return True
+
     def fit(self, dataset: Dataset) -> dict:
         """Train on `dataset.train`, early-stop and calibrate on `dataset.valid`; returns the history."""
         if not dataset.train:
             raise ValueError(f"Dataset {dataset.name!r} has no training examples.")
         self.labels = dataset.labels
         self.tags = (
-            sorted({t for ex in dataset.train if ex.tags for t in ex.tags}) if dataset.has_slots else []
+            sorted({t for ex in dataset.train if ex.tags for t in ex.tags})
+            if dataset.has_slots and self.tags_slots()
+            else []
         )
         self.trained_on = dataset.name
         started = time.perf_counter()
@@ -111,6 +117,20 @@ class BaseIntentModel:
         for position, i in enumerate(order):
             tags_out[i] = all_tags[position]
         return logits, tags_out
+
+    def _valid_score(self, valid: list[Example]) -> float:
+        """Early-stopping score: intent accuracy, averaged with slot F1 where the data has slots."""
+        if not valid:
+            return 0.0
+        logits, tag_ids = self._batched([words(ex.text, MAX_WORDS) for ex in valid])
+        accuracy = float(
+            np.mean([self.labels[i] == ex.intent for i, ex in zip(logits.argmax(1), valid, strict=True)])
+        )
+        if tag_ids is None:
+            return accuracy
+        predicted = [[self.tags[i] for i in row] for row in tag_ids]
+        gold = [(ex.tags or ())[: len(p)] for ex, p in zip(valid, predicted, strict=True)]
+        return (accuracy + span_f1(gold, predicted)) / 2
 
     def predict(self, texts: list[str]) -> list[Intent]:
         if isinstance(texts, str):

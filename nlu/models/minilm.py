@@ -15,10 +15,9 @@ from typing import Any, ClassVar
 import numpy as np
 
 from nlu.models.base import BaseIntentModel
-from nlu.slots import span_f1
 from nlu.tokenize import MAX_WORDS, words
 from nlu.train import LoopConfig, set_seed, train_loop
-from nlu.types import Dataset, Example
+from nlu.types import Dataset
 
 
 class MiniLMIntentModel(BaseIntentModel):
@@ -119,14 +118,15 @@ class MiniLMIntentModel(BaseIntentModel):
         return out
 
     # --- training ------------------------------------------------------------------------------------
+    def tags_slots(self) -> bool:
+        return self.config["mode"] != "frozen"  # frozen: cached sentence vectors, an intent head only
+
     def _fit(self, dataset: Dataset) -> dict:
         import torch
         import torch.nn.functional as F
 
         cfg = self.config
         set_seed(cfg["seed"])
-        if cfg["mode"] == "frozen":
-            self.tags = []
         self._load_encoder()
         self.net = self._build_head()
         label_index = {label: i for i, label in enumerate(self.labels)}
@@ -213,19 +213,6 @@ class MiniLMIntentModel(BaseIntentModel):
             for s in range(0, len(tokens), 128):
                 out.append(self.net.pooled(self._tokenize(tokens[s : s + 128]))[0])
         return torch.cat(out).clone()
-
-    def _valid_score(self, valid: list[Example]) -> float:
-        if not valid:
-            return 0.0
-        logits, tag_ids = self._batched([words(ex.text, MAX_WORDS) for ex in valid])
-        accuracy = float(
-            np.mean([self.labels[i] == ex.intent for i, ex in zip(logits.argmax(1), valid, strict=True)])
-        )
-        if tag_ids is None:
-            return accuracy
-        predicted = [[self.tags[i] for i in row] for row in tag_ids]
-        gold = [(ex.tags or ())[: len(p)] for ex, p in zip(valid, predicted, strict=True)]
-        return (accuracy + span_f1(gold, predicted)) / 2
 
     # --- prediction ----------------------------------------------------------------------------------
     def _logits(self, batch: list[list[str]]) -> tuple[np.ndarray, list[list[int]] | None]:

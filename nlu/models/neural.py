@@ -15,7 +15,6 @@ from typing import Any, ClassVar
 import numpy as np
 
 from nlu.models.base import BaseIntentModel
-from nlu.slots import span_f1
 from nlu.tokenize import MAX_WORDS, UNK, Tokenizer, words
 from nlu.train import LoopConfig, set_seed, train_loop
 from nlu.types import Dataset, Example
@@ -160,21 +159,6 @@ class NeuralIntentModel(BaseIntentModel):
         word_ids, ngram_ids, _ = self.tokenizer.encode([tokens])
         tags = torch.tensor([tag_index.get(t, tag_index.get("O", 0)) for t in (ex.tags or ())][: len(tokens)])
         return word_ids[0], ngram_ids[0], label_index[ex.intent], tags
-
-    def _valid_score(self, valid: list[Example]) -> float:
-        """Intent accuracy, averaged with slot F1 where the data has slots."""
-        if not valid:
-            return 0.0
-        logits, tag_ids = self._batched([words(ex.text, MAX_WORDS) for ex in valid])
-        accuracy = float(
-            np.mean([self.labels[i] == ex.intent for i, ex in zip(logits.argmax(1), valid, strict=True)])
-        )
-        if tag_ids is None:
-            return accuracy
-        gold = [ex.tags or () for ex in valid]
-        predicted = [[self.tags[i] for i in row] for row in tag_ids]
-        gold = [g[: len(p)] for g, p in zip(gold, predicted, strict=True)]
-        return (accuracy + span_f1(gold, predicted)) / 2
 
     # --- prediction ----------------------------------------------------------------------------------
     def _logits(self, batch: list[list[str]]) -> tuple[np.ndarray, list[list[int]] | None]:

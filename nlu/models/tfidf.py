@@ -39,13 +39,15 @@ class TfidfLogRegModel(BaseIntentModel):
         texts = [" ".join(tokens) for tokens in batch]
         return hstack([vec.transform(texts) for vec in self.vectorizers]).tocsr()
 
+    def tags_slots(self) -> bool:
+        return False  # an intent-only baseline: no slot tags (and no slot F1)
+
     def _fit(self, dataset: Dataset) -> dict:
         from sklearn.feature_extraction.text import TfidfVectorizer
         from sklearn.linear_model import LogisticRegression
 
         from nlu.tokenize import normalize
 
-        self.tags = []  # an intent-only baseline: no slot head, so no slot tags (and no slot F1)
         texts = [normalize(ex.text) for ex in dataset.train]
         self.vectorizers = [TfidfVectorizer(**WORD), TfidfVectorizer(**CHAR)]
         for vec in self.vectorizers:

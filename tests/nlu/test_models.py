@@ -114,3 +114,13 @@ def test_training_reports_each_step(tiny_hwu: Dataset, model_cache: Path) -> Non
     done = [c[0] for c in calls]
     assert done == list(range(1, len(calls) + 1)) and calls[-1][0] <= calls[-1][1]
     assert calls[0][2] == "epoch 1 of up to 2" and calls[-1][2] == "epoch 2 of up to 2"
+
+
+def test_intent_only_models_on_slot_data_have_no_tags(tiny_snips: Dataset, model_cache: Path) -> None:
+    """tf-idf has no slot head: on SNIPS it must not inherit the data's tags (calibration crashed on it)."""
+    from nlu.registry import create
+    from tests.nlu.conftest import FAST
+
+    model = create("tfidf-logreg", cache_dir=model_cache, **FAST["tfidf-logreg"])
+    model.fit(tiny_snips)
+    assert model.tags == [] and model.predict(["play some jazz"])[0].slots == ()

@@ -158,9 +158,7 @@ class LlamaCppLM(CheckedStream):
                 tail = decoder.decode(b"", final=True)
                 if tail:
                     yield tail
-            except GeneratorExit:
-                raise
-            except Exception as exc:
+            except Exception as exc:  # not GeneratorExit: closing the stream early just ends it
                 raise GeneratorError(f"{self.name} failed while generating ({describe(exc)}).") from exc
             finally:
                 tokens.close()
