@@ -99,8 +99,10 @@ def test_talk_session_stop_cuts_the_reply(recognizer, synth, speak):
         and is_stop_command("OK, stop it please!")
         and not is_stop_command("Stop the music")
     )
-    recording = np.concatenate([silence(0.3), speak("Turn on the kitchen lights."), silence(1.0), speak("Stop."),
-                                silence(4.0)])  # fmt: skip
+    # a long request, so its echoed reply is still playing when "Stop." comes, however fast the ASR is
+    request = "Turn on the kitchen lights, and then tell me what the weather will be like tomorrow morning."
+    recording = np.concatenate([silence(0.3), speak(request), silence(1.0), speak("Stop."),
+                                silence(6.0)])  # fmt: skip
     player = TimelinePlayer()
     session = TalkSession(recognizer, echo_responder(synth), player)
     run_on_recording(session, recording)
@@ -108,7 +110,7 @@ def test_talk_session_stop_cuts_the_reply(recognizer, synth, speak):
     assert kinds[0] == "heard" and "stopped" in kinds
     stopped_at = next(e.at for e in session.events if e.kind == "stopped")
     full_reply = (
-        sum(len(c.samples) for c in synth.stream("You said: Turn on the kitchen lights.")) / synth.sample_rate
+        sum(len(c.samples) for c in synth.stream(f"You said: {request}")) / synth.sample_rate
     )
     ((start, played),) = player._clips
     assert len(played) / player.sample_rate == pytest.approx(stopped_at - start, abs=0.01)
