@@ -90,6 +90,13 @@ class AudioSettings(BaseModel):
         le=3000,
         description="hands-free: this much silence ends an utterance (shorter = snappier)",
     )
+    early_end_ms: int = Field(
+        300,
+        ge=0,
+        le=3000,
+        description="hands-free: silence that ends an utterance whose words already make a whole request "
+        "(heard ahead, confident NLU, not trailing off on 'and', 'for', ...); 0 = always end_silence_ms",
+    )
 
 
 class HomeAssistantSettings(BaseModel):

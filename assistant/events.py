@@ -12,6 +12,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from assistant.speech.ahead import HeardAhead
 from assistant.speech.types import AudioChunk, Transcript
 from nlu.types import Intent
 
@@ -32,6 +33,9 @@ class TurnRequest:
     nlu_override: str | None = None
     generator_override: str | None = None
     voice_override: str | None = None
+    heard_ahead: HeardAhead[Transcript] | None = (
+        None  # a `HeardAhead` started by `Pipeline.hear_ahead` at a pause in this audio
+    )
 
 
 @dataclass(frozen=True)

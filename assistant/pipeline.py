@@ -31,7 +31,9 @@ from assistant.events import (
     TurnRequest,
 )
 from assistant.memory import Memory, MemoryInputError, NewTurn, open_memory
-from assistant.speech.types import AudioChunk, Synthesizer
+from assistant.speech.ahead import HeardAhead
+from assistant.speech.endpoint import Endpointer
+from assistant.speech.types import AudioChunk, Synthesizer, Transcript
 from nlu.types import Intent, IntentModel
 
 MAX_STORED_CHARS = 1_000_000  # longer input is refused (clearly); up to this it is kept verbatim
@@ -122,6 +124,50 @@ class Pipeline:
             if self._manager is None:
                 self._manager = DialogManager(self.memory, self.settings)
             return self._manager
+
+    def hear_ahead(self, audio: np.ndarray) -> HeardAhead[Transcript]:
+        """Start transcribing 16 kHz samples in the background (at a pause in speech, see
+        `assistant.speech.ahead`); pass the handle as `TurnRequest.heard_ahead` with the final audio."""
+        from assistant.audio import prepare
+
+        recognizer = self.recognizer()
+        return HeardAhead(
+            audio, lambda samples: recognizer.transcribe(prepare(samples, 16_000, self.settings.audio))
+        )
+
+    def sounds_complete(self, text: str) -> bool:
+        """Do these words make a whole request, so hands-free listening can stop early? They do when they
+        do not trail off ("add milk and") and a skill claims them by rule or the default NLU model places
+        them confidently."""
+        from assistant.speech.endpoint import trails_off
+
+        cleaned = clean_text(text)[:MAX_UNDERSTOOD_CHARS]
+        if trails_off(cleaned):
+            return False
+        if self.manager.claimed_by_rule(cleaned):
+            return True
+        model = self.nlu_model()
+        threshold = self._threshold(model)
+        intent = model.predict([cleaned])[0]
+        return intent.confidence >= threshold and intent.label != "oos"
+
+    def _threshold(self, model: IntentModel) -> float:
+        """Below this confidence a request goes to the generator (settings override the model's own)."""
+        return self.settings.nlu.threshold if self.settings.nlu.threshold is not None else model.threshold
+
+    def endpointer(self, hear_ahead: bool = True, early_end: bool = True) -> Endpointer:
+        """End-of-speech detection for one audio stream, set up from `settings.audio`."""
+        from assistant.speech.endpoint import Endpointer
+        from assistant.speech.vad import EndOfSpeechDetector
+
+        audio = self.settings.audio
+        detector = EndOfSpeechDetector(end_silence_ms=audio.end_silence_ms, max_seconds=audio.max_seconds)
+        return Endpointer(
+            detector,
+            self.hear_ahead if hear_ahead else None,
+            self.sounds_complete if early_end else None,
+            audio.early_end_ms,
+        )
 
     def warm_up(self, speech: bool = True) -> None:
         """Load the default models now rather than on the first request."""
@@ -238,9 +284,7 @@ class Pipeline:
             )
             return
         yield watch.lap("nlu", start)
-        threshold = (
-            self.settings.nlu.threshold if self.settings.nlu.threshold is not None else model.threshold
-        )
+        threshold = self._threshold(model)
 
         # Dialog manager: a skill, or the generator
         start = time.perf_counter()
@@ -308,12 +352,19 @@ class Pipeline:
             raise InputError(str(exc)) from exc
         yield watch.lap("decode", start)
 
+        from assistant.speech.ahead import use_or_transcribe
+
         start = time.perf_counter()
+        ahead = request.heard_ahead if request.sample_rate in (None, 16_000) else None
         try:
-            transcript = self.recognizer().transcribe(samples)
+            transcript, was_ahead = use_or_transcribe(
+                ahead, request.audio, lambda _: self.recognizer().transcribe(samples)
+            )
         except AudioError as exc:
             raise InputError(str(exc)) from exc
-        yield watch.lap("asr", start)
+        yield watch.lap("asr", start)  # with a transcript heard ahead: only what was left to wait
+        if was_ahead and ahead.compute_ms is not None:
+            watch.timings["asr_heard_ahead"] = round(ahead.compute_ms, 2)
         for stage, ms in transcript.timings.items():
             if stage != "total":
                 watch.timings[f"asr_{stage}"] = round(ms, 2)

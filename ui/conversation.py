@@ -3,8 +3,8 @@
 All three input paths end in `_run_turn`, which streams one `Pipeline.run` into the chat. Typed turns
 stream text as it is generated; spoken turns are also spoken back sentence by sentence as the pipeline
 synthesises them (the page's own player, see ui/voice.py), and the whole reply lands in a player to replay.
-Hands-free listening uses the page's own recorder too: a timer collects its audio for the end-of-speech
-detector, and a finished utterance starts a turn.
+Hands-free listening uses the page's own recorder too: a timer collects its audio for the pipeline's
+end-pointer (which starts recognition at the speaker's pause), and a finished utterance starts a turn.
 """
 
 from __future__ import annotations
@@ -250,7 +250,7 @@ class ConversationTab:
             return gr.skip(), gr.Timer(active=False), f"Not listening: {reason}."
         try:
             session = ensure_session(session, request, self.pipeline.memory)
-            self._detector(session).reset()
+            self._listener(session).reset()
         except Exception as exc:
             log.exception("hands-free start failed")
             return gr.skip(), gr.Timer(active=False), f"Not listening: {user_message(exc)}"
@@ -263,7 +263,7 @@ class ConversationTab:
         return gr.Timer(active=False), "Not listening."
 
     def on_listen(self, payload: str | None, session: WebSession | None, seq: int) -> tuple[Any, Any, Any]:
-        """Hands-free, every tick: the page's new microphone audio -> the end-of-speech detector.
+        """Hands-free, every tick: the page's new microphone audio -> the end-pointer.
 
         A finished utterance is parked on the session and bumps `seq`, whose change event runs the turn
         (in the turn queue, so this cheap handler keeps running meanwhile).
@@ -278,34 +278,31 @@ class ConversationTab:
             if not mic.on:
                 message = f"Stopped listening: {mic.error}." if mic.error else "Not listening."
                 return gr.skip(), message, gr.Timer(active=False)
-            detector = self._detector(session)
+            listener = self._listener(session)
             if session.busy or session.pending_utterance is not None:
-                detector.reset()  # one request at a time; what is said meanwhile is not a new request
+                listener.reset()  # one request at a time; what is said meanwhile is not a new request
                 return gr.skip(), "Answering…", keep
             if mic.muted:
-                detector.reset()  # the page was speaking: do not piece an utterance around its own voice
+                listener.reset()  # the page was speaking: do not piece an utterance around its own voice
             if mic.samples.size == 0:
                 return gr.skip(), "Speaking…" if mic.muted else gr.skip(), keep
             from assistant.audio import resample
 
-            utterances = detector.feed(resample(mic.samples, mic.rate))
+            utterances = listener.feed(resample(mic.samples, mic.rate))
         except PayloadError as exc:
             return gr.skip(), f"Stopped listening: {exc}.", gr.Timer(active=False)
         except Exception as exc:
             log.exception("hands-free audio failed")
             return gr.skip(), f"Stopped listening: {user_message(exc)}", gr.Timer(active=False)
         if utterances:
-            session.pending_utterance = utterances[-1].audio
+            session.pending_utterance = utterances[-1]
             return (seq or 0) + 1, "Heard you, thinking…", keep
-        return gr.skip(), "Listening… (hearing speech)" if detector.in_speech else "Listening…", keep
+        return gr.skip(), "Listening… (hearing speech)" if listener.in_speech else "Listening…", keep
 
-    def _detector(self, session: WebSession) -> Any:
+    def _listener(self, session: WebSession) -> Any:
+        """This page's end-pointer: hears ahead at pauses and ends whole requests early."""
         if session.listening is None:
-            from assistant.speech.vad import EndOfSpeechDetector
-
-            session.listening = EndOfSpeechDetector(
-                end_silence_ms=self.settings.audio.end_silence_ms, max_seconds=self.settings.audio.max_seconds
-            )
+            session.listening = self.pipeline.endpointer()
         return session.listening
 
     @friendly
@@ -320,9 +317,11 @@ class ConversationTab:
         if session is None or session.pending_utterance is None:
             yield (gr.skip(),) * TURN_OUTPUTS
             return
-        audio, session.pending_utterance = session.pending_utterance, None
+        heard, session.pending_utterance = session.pending_utterance, None
         session = ensure_session(session, request, self.pipeline.memory)
-        yield from self._run_turn(session, None, audio, nlu, generator, voice, True)
+        yield from self._run_turn(
+            session, None, heard.utterance.audio, nlu, generator, voice, True, heard.heard_ahead
+        )
 
     def on_clear(self, session: WebSession | None) -> str:
         """The chat's clear button starts a new conversation (the old one stays in History)."""
@@ -360,6 +359,7 @@ class ConversationTab:
         generator: str | None,
         voice: str | None,
         speak: bool,
+        heard_ahead: Any = None,
     ) -> Iterator[tuple[Any, ...]]:
         """Stream one turn: (textbox, chat, reply audio, waterfall, side panel, status, reply stream).
 
@@ -383,6 +383,7 @@ class ConversationTab:
                 nlu_override=self._override(nlu, self.settings.nlu.model),
                 generator_override=self._override(generator, self.settings.generator.backend),
                 voice_override=self._override(voice, self.settings.tts.backend),
+                heard_ahead=heard_ahead,
             )
             for event in self.pipeline.run(request):
                 changed = view.apply(event)

@@ -7,6 +7,9 @@ from typing import Annotated
 
 import typer
 
+from assistant.bench.e2e import DEFAULT_VARIANTS as E2E_DEFAULT_VARIANTS
+from assistant.bench.e2e import VARIANTS as E2E_VARIANTS
+
 app = typer.Typer(no_args_is_help=True)
 
 
@@ -178,11 +181,8 @@ def bench_e2e(
     out: Annotated[Path, typer.Option(help="JSON report path.")] = Path("reports/bench_e2e.json"),
     variants: Annotated[
         str,
-        typer.Option(
-            help="Comma-separated configurations: default, openai-whisper, espeak-tts, minilm-nlu, lstm-nlu, "
-            "whole-reply-tts, generator-float32."
-        ),
-    ] = "default,openai-whisper,espeak-tts,minilm-nlu,whole-reply-tts,generator-float32",
+        typer.Option(help=f"Comma-separated configurations: {', '.join(E2E_VARIANTS)}."),
+    ] = ",".join(E2E_DEFAULT_VARIANTS),
     repeats: Annotated[int, typer.Option(min=1, help="Passes over the spoken requests.")] = 2,
 ) -> None:
     """Voice to voice: spoken requests through VAD end-pointing, ASR, NLU, skill or generator and TTS."""

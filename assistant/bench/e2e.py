@@ -2,15 +2,19 @@
 
 Spoken requests (timers, lists, time, arithmetic, a fact about the user, open questions) are synthesised
 once with espeak-ng, a different voice from the Piper reply voice, and cached. Each is padded with room
-silence and fed in 32 ms chunks through the streaming `EndOfSpeechDetector`, as microphone audio would be.
+silence and fed in 32 ms chunks through the pipeline's streaming `Endpointer`, as microphone audio would be.
 
 Voice-to-voice latency = end-of-speech wait + processing, where
-* the end-of-speech wait runs from the last voiced sample of the request to the moment the detector ends
-  the utterance: the audio time it needed to hear past the end (its silence window) plus the compute time
-  of the chunk that closed it. Chunks are not slept between; on a machine where VAD runs faster than real
-  time (its RTF is reported) this equals what a live microphone gives;
+* the end-of-speech wait runs, on the wall clock, from the last voiced sample of the request to the moment
+  the detector ends the utterance. From the first pause in speech on, chunks are fed no faster than a live
+  microphone delivers them, so the wait is what a person waits;
 * processing runs from handing the utterance to `Pipeline.run` to its first reply audio sample (streamed
   TTS), or to the end of synthesising the whole reply ("whole-reply" variant, the non-streaming baseline).
+
+By default recognition starts at the first ~200 ms pause (`Pipeline.hear_ahead`) and runs during the rest
+of the wait, and a request whose words are already whole ends after `audio.early_end_ms` of silence
+(see assistant/speech/endpoint.py). "no-early-end" always waits `audio.end_silence_ms`; "asr-after-eos"
+also transcribes only after the wait, as before.
 """
 
 from __future__ import annotations
@@ -38,7 +42,7 @@ from assistant.speech.types import SAMPLE_RATE
 
 CHUNK_MS = 32
 LEAD_SILENCE_S = 0.5
-TAIL_SILENCE_S = 1.5  # longer than the detector's end-of-speech window (0.7 s)
+TAIL_SILENCE_S = 1.5  # longer than the detector's end-of-speech window (audio.end_silence_ms)
 REQUEST_VOICE = "en-us+f3"  # espeak-ng: not the Piper reply voice
 VOICED_LEVEL = 0.02  # |sample| above this (-34 dBFS) counts as voiced when finding the request's end
 
@@ -71,6 +75,8 @@ class Variant:
     overrides: dict[str, Any] = field(default_factory=dict)
     streamed: bool = True
     needs: str | None = None  # a module that must be importable (optional extras)
+    hear_ahead: bool = True  # transcribe from the first pause, during the end-of-speech wait
+    early_end: bool = True  # end after audio.early_end_ms when the words heard ahead make a whole request
 
 
 VARIANTS = {
@@ -80,6 +86,8 @@ VARIANTS = {
     "minilm-nlu": Variant("minilm-nlu", {"nlu": {"model": "minilm"}}),
     "lstm-nlu": Variant("lstm-nlu", {"nlu": {"model": "lstm"}}),
     "whole-reply-tts": Variant("whole-reply-tts", streamed=False),
+    "no-early-end": Variant("no-early-end", early_end=False),
+    "asr-after-eos": Variant("asr-after-eos", hear_ahead=False, early_end=False),
     "generator-float32": Variant(
         "generator-float32", {"generator": {"runtime": "transformers", "dtype": "float32"}}
     ),
@@ -90,6 +98,8 @@ DEFAULT_VARIANTS = (
     "espeak-tts",
     "minilm-nlu",
     "whole-reply-tts",
+    "no-early-end",
+    "asr-after-eos",
     "generator-float32",
 )
 
@@ -183,6 +193,7 @@ class TurnMeasure:
     reply: str = ""
     answered_by: str = ""
     eos_wait_ms: float = 0.0
+    ended_early: bool = False  # the words heard ahead made a whole request: a shorter silence ended it
     processing_ms: float = 0.0
     voice_to_voice_ms: float = 0.0
     stages_ms: dict[str, float] = field(default_factory=dict)
@@ -190,26 +201,60 @@ class TurnMeasure:
     error: str | None = None
 
 
-def end_point(detector: Any, audio: np.ndarray, last_voiced: int) -> tuple[np.ndarray | None, float, float]:
-    """Feed 32 ms chunks; returns (utterance, end-of-speech wait ms, VAD compute ms over all chunks)."""
+@dataclass
+class EndPoint:
+    """What feeding one request to the listener gave: the utterance, the wait, and how it was heard."""
+
+    audio: np.ndarray | None
+    wait_ms: float  # last voiced sample -> utterance declared over (wall clock)
+    vad_ms: float  # listener compute over all chunks
+    heard_ahead: Any = None
+    ended_early: bool = False
+
+
+def end_point(listener: Any, audio: np.ndarray, last_voiced: int) -> EndPoint:
+    """Feed 32 ms chunks to an `Endpointer` as a microphone would and time the end-of-speech wait.
+
+    Chunks go in as fast as the listener takes them until the speaker's first silence or the chunk that
+    holds the last voiced sample, whichever comes first; from there on each chunk is fed no earlier than a
+    live microphone would deliver it. So a transcription started at a pause gets exactly the wall time it
+    would get live, and the wait is measured on the wall clock.
+    """
     step = CHUNK_MS * SAMPLE_RATE // 1000
-    detector.reset()
+    listener.reset()
     compute = 0.0
+    clock: tuple[float, int] | None = None  # (wall time, sample index) where real-time pacing began
     for start in range(0, len(audio), step):
+        end = min(len(audio), start + step)
+        if clock is None and end >= last_voiced:
+            clock = (time.perf_counter(), end)
+        if clock is not None:
+            due = clock[0] + (end - clock[1]) / SAMPLE_RATE
+            time.sleep(max(0.0, due - time.perf_counter()))
         begin = time.perf_counter()
-        done = detector.feed(audio[start : start + step])
-        spent = time.perf_counter() - begin
-        compute += spent
+        done = listener.feed(audio[start:end])
+        compute += time.perf_counter() - begin
+        if clock is None and listener.detector.silence_ms > 0:
+            clock = (time.perf_counter(), end)
         if done:
-            heard_until = min(len(audio), start + step)
-            wait_ms = max(0.0, (heard_until - last_voiced) / SAMPLE_RATE * 1000) + spent * 1000
-            return done[-1].audio, wait_ms, compute * 1000
-    tail = detector.flush()
-    return (tail.audio if tail is not None else None), float("nan"), compute * 1000
+            assert clock is not None  # an utterance cannot end before some silence
+            spoken_at = clock[0] + (last_voiced - clock[1]) / SAMPLE_RATE
+            wait_ms = (time.perf_counter() - spoken_at) * 1000
+            heard = done[-1]
+            return EndPoint(
+                heard.utterance.audio, wait_ms, compute * 1000, heard.heard_ahead, heard.ended_early
+            )
+    tail = listener.flush()
+    return EndPoint(tail.utterance.audio if tail is not None else None, float("nan"), compute * 1000)
 
 
 def run_turn(
-    pipeline: Any, utterance: np.ndarray, user: str, conversation: int | None, streamed: bool
+    pipeline: Any,
+    utterance: np.ndarray,
+    user: str,
+    conversation: int | None,
+    streamed: bool,
+    heard_ahead: Any = None,
 ) -> tuple[TurnMeasure, int | None]:
     """One spoken turn through the pipeline; processing time ends at the first reply audio sample."""
     from assistant.events import AudioEvent, ErrorEvent, TranscriptEvent, TurnDoneEvent, TurnRequest
@@ -219,7 +264,9 @@ def run_turn(
     cpu0 = cpu_seconds()
     start = time.perf_counter()
     first_audio: float | None = None
-    request = TurnRequest(user=user, audio=utterance, conversation_id=conversation, speak=streamed)
+    request = TurnRequest(
+        user=user, audio=utterance, conversation_id=conversation, speak=streamed, heard_ahead=heard_ahead
+    )
     for event in pipeline.run(request):
         if isinstance(event, AudioEvent) and first_audio is None:
             first_audio = time.perf_counter()
@@ -250,7 +297,6 @@ def bench_variant(
     import importlib.util
 
     from assistant.pipeline import Pipeline
-    from assistant.speech.vad import EndOfSpeechDetector
 
     if variant.needs and importlib.util.find_spec(variant.needs) is None:
         raise BenchError(f"{variant.needs} is not installed")
@@ -266,7 +312,7 @@ def bench_variant(
         start = time.perf_counter()
         pipeline.warm_up()
         load_s = time.perf_counter() - start
-        detector = EndOfSpeechDetector(end_silence_ms=settings.audio.end_silence_ms)
+        listener = pipeline.endpointer(variant.hear_ahead, variant.early_end)
         turns: list[TurnMeasure] = []
         vad_compute_ms = 0.0
         audio_s = 0.0
@@ -276,18 +322,19 @@ def bench_variant(
                 user = f"bench-{variant.name}-{repeat}"
                 for i, request in enumerate(REQUESTS):
                     padded, last_voiced = with_room_silence(audio[request.id], seed=i)
-                    utterance, wait_ms, vad_ms = end_point(detector, padded, last_voiced)
-                    vad_compute_ms += vad_ms
+                    heard = end_point(listener, padded, last_voiced)
+                    vad_compute_ms += heard.vad_ms
                     audio_s += len(padded) / SAMPLE_RATE
-                    if utterance is None:
+                    if heard.audio is None:
                         measure = TurnMeasure(request.id, request.kind, error="no speech detected")
                     else:
                         measure, conversation = run_turn(
-                            pipeline, utterance, user, conversation, variant.streamed
+                            pipeline, heard.audio, user, conversation, variant.streamed, heard.heard_ahead
                         )
                         measure.request, measure.kind = request.id, request.kind
-                        measure.eos_wait_ms = round(wait_ms, 1)
-                        measure.voice_to_voice_ms = round(wait_ms + measure.processing_ms, 1)
+                        measure.eos_wait_ms = round(heard.wait_ms, 1)
+                        measure.ended_early = heard.ended_early
+                        measure.voice_to_voice_ms = round(heard.wait_ms + measure.processing_ms, 1)
                     turns.append(measure)
                     advance()
         pipeline.close()
@@ -328,6 +375,7 @@ def summarise(turns: list[TurnMeasure]) -> dict[str, Any]:
             "processing_p50_ms": percentile([t.processing_ms for t in ok], 50),
             "processing_p95_ms": percentile([t.processing_ms for t in ok], 95),
             "eos_wait_p50_ms": percentile([t.eos_wait_ms for t in ok], 50),
+            "ended_early": sum(t.ended_early for t in ok),
             "cpu_ms_p50": percentile([t.cpu_ms for t in ok], 50),
             "stages_p50_ms": {
                 stage: percentile([t.stages_ms[stage] for t in ok if stage in t.stages_ms], 50)
@@ -347,7 +395,7 @@ def median_or_none(values: list[float]) -> float | None:
 
 
 TABLE_COLUMNS = (
-    "variant", "skill v2v p50/p95 ms", "skill w/o eos p50", "eos wait p50", "open v2v p50/p95 ms",
+    "variant", "skill v2v p50/p95 ms", "skill w/o eos p50", "eos wait p50", "ended early", "open v2v p50/p95 ms",
     "open 1st token p50", "ASR p50", "NLU p50", "CPU ms/turn", "peak RSS MiB", "errors",
 )  # fmt: skip
 
@@ -366,6 +414,7 @@ def table_row(run: dict[str, Any]) -> list[str]:
         f"{ms(skill['voice_to_voice_p50_ms'])} / {ms(skill['voice_to_voice_p95_ms'])}",
         ms(skill["processing_p50_ms"]),
         ms(skill["eos_wait_p50_ms"]),
+        f"{skill['ended_early'] + open_['ended_early']}/{skill['n'] + open_['n']}",
         f"{ms(open_['voice_to_voice_p50_ms'])} / {ms(open_['voice_to_voice_p95_ms'])}",
         ms(open_["stages_p50_ms"].get("generator_first_token")),
         ms(skill["stages_p50_ms"].get("asr")),

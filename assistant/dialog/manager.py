@@ -196,6 +196,13 @@ class DialogManager:
                     return self._finish(key, skill, result, "intent", intent, label)
         return Decision(reason="unsupported", intent=intent, detail=f"no skill handled {label}")
 
+    def claimed_by_rule(self, text: str) -> bool:
+        """Would a skill take these words by its own rule ("what is 12 times 7", "tell me a joke")?
+        Only looks at the text: no NLU, no one's state, no side effects."""
+        now = datetime.now(self.tz)
+        ctx = SkillContext(text.strip(), None, 0, 0, self.memory, self.settings, now, self.tz)
+        return any(self._safe_claims(skill, ctx) for skill in self._ordered)
+
     def pending(self, user_id: int, conversation_id: int) -> Pending | None:
         """The question this conversation is waiting on, if any (for the UI)."""
         with self._lock:

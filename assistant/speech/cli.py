@@ -204,8 +204,15 @@ def talk(
         end_silence_ms=end_silence_ms or settings.audio.end_silence_ms, max_seconds=settings.audio.max_seconds
     )
     live_player = player if output is None else None
+    respond, pipeline = _responder(settings, synth, live_player)
     session = TalkSession(
-        recognizer, _responder(settings, synth, live_player), player, detector, on_event=show
+        recognizer,
+        respond,
+        player,
+        detector,
+        on_event=show,
+        looks_complete=pipeline.sounds_complete,
+        early_end_ms=settings.audio.early_end_ms,
     )
 
     if audio is not None:
@@ -231,7 +238,8 @@ def talk(
 
 
 def _responder(settings, synth, player=None):  # type: ignore[no-untyped-def]
-    """Answer through the whole assistant: NLU, skills or generator, then the reply's audio.
+    """Answer through the whole assistant: NLU, skills or generator, then the reply's audio;
+    returns (respond, the pipeline).
 
     With a live speaker (`player`), timers and reminders that fire are spoken too.
     """
@@ -269,4 +277,4 @@ def _responder(settings, synth, player=None):  # type: ignore[no-untyped-def]
             elif isinstance(event, TurnDoneEvent):
                 conversation["id"] = event.conversation_id
 
-    return respond
+    return respond, pipeline

@@ -3,8 +3,9 @@
 The loop is driven by audio chunks and a clock, so the same `TalkSession` runs on a live microphone
 (`SoundDevicePlayer`, wall-clock time) and on a recording (`TimelinePlayer`, the recording's own time,
 which writes what the speaker would have played into a file). What to answer is a plug-in:
-`respond(text) -> Iterator[AudioChunk]`; until the dialog pipeline lands, `echo_responder` says the
-transcript back.
+`respond(text) -> Iterator[AudioChunk]`: `assistant talk` answers through the whole pipeline, the tests
+also use `echo_responder`, which says the transcript back. Listening goes through an `Endpointer`, which
+starts recognition at the speaker's first pause and can end a whole request early.
 
 While a reply plays the microphone stays open, but without echo cancellation the assistant would hear
 itself, so during playback only a stop command ("stop", "cancel", "be quiet"...) is acted on: it cuts the
@@ -24,8 +25,10 @@ from typing import Literal, Protocol
 import numpy as np
 
 from assistant.audio import AudioError, resample
+from assistant.speech.ahead import HeardAhead, use_or_transcribe
+from assistant.speech.endpoint import Endpointer, Heard
 from assistant.speech.types import SAMPLE_RATE, AudioChunk, Recognizer, Synthesizer, Transcript
-from assistant.speech.vad import EndOfSpeechDetector, Utterance
+from assistant.speech.vad import EndOfSpeechDetector
 
 Responder = Callable[[str], Iterator[AudioChunk]]
 
@@ -66,7 +69,7 @@ class Player(Protocol):
 
 
 class TalkSession:
-    """Feeds audio to the end-of-speech detector and acts on each utterance."""
+    """Feeds audio to the end-pointer and acts on each utterance."""
 
     def __init__(
         self,
@@ -75,26 +78,38 @@ class TalkSession:
         player: Player,
         detector: EndOfSpeechDetector | None = None,
         on_event: Callable[[TalkEvent], None] = lambda event: None,
+        looks_complete: Callable[[str], bool] | None = None,
+        early_end_ms: int = 0,
     ) -> None:
+        """`looks_complete(text)` (e.g. `Pipeline.sounds_complete`) lets a whole request end after
+        `early_end_ms` of silence instead of the detector's full window."""
         self.recognizer = recognizer
         self.respond = respond
         self.player = player
-        self.detector = detector or EndOfSpeechDetector()
+        self.listener = Endpointer(
+            detector or EndOfSpeechDetector(), self.hear_ahead, looks_complete, early_end_ms
+        )
         self.on_event = on_event
         self.events: list[TalkEvent] = []
 
+    def hear_ahead(self, audio: np.ndarray) -> HeardAhead[Transcript]:
+        """Recognition started at a pause, used if the speaker does not go on (the listener calls it)."""
+        return HeardAhead(audio, self.recognizer.transcribe)
+
     def feed(self, chunk: np.ndarray, now: float) -> None:
-        for utterance in self.detector.feed(chunk):
-            self.handle(utterance, now)
+        for heard in self.listener.feed(chunk):
+            self.handle(heard, now)
 
     def finish(self, now: float) -> None:
-        tail = self.detector.flush()
+        tail = self.listener.flush()
         if tail is not None:
             self.handle(tail, now)
 
-    def handle(self, utterance: Utterance, now: float) -> None:
+    def handle(self, heard: Heard, now: float) -> None:
         try:
-            transcript = self.recognizer.transcribe(utterance.audio)
+            transcript, _ = use_or_transcribe(
+                heard.heard_ahead, heard.utterance.audio, self.recognizer.transcribe
+            )
         except AudioError as exc:  # e.g. a cough: VAD fired but Whisper-side trimming found no speech
             self._emit("error", str(exc), now)
             return
@@ -301,6 +316,6 @@ def run_on_microphone(session: TalkSession, stop: threading.Event) -> None:
         now = time.monotonic() - started
         playing = session.player.playing(now)
         if was_playing and not playing:
-            session.detector.reset()
+            session.listener.reset()
         was_playing = playing
         session.feed(chunk, now)

@@ -16,6 +16,8 @@ import numpy as np
 from assistant.speech.types import SAMPLE_RATE
 
 FRAME = 512  # samples per Silero step at 16 kHz (32 ms)
+TAIL_FRAMES = round(0.2 * SAMPLE_RATE / FRAME)  # trailing silence an utterance keeps (~200 ms)
+PAUSE_FRAMES = 3  # silence after which `pause()` offers the utterance so far (~100 ms)
 
 
 def load_silero():
@@ -85,6 +87,9 @@ class Utterance:
     start: float  # seconds since the detector started (or was reset)
     end: float
     truncated: bool = False  # cut at max_seconds rather than ended by silence
+    # set when the speaker paused and did not go on: `audio[:paused_samples]` was offered by `pause()`,
+    # and the rest is the silence after it
+    paused_samples: int | None = None
 
 
 class EndOfSpeechDetector:
@@ -93,6 +98,11 @@ class EndOfSpeechDetector:
     Speech starts after `start_ms` of frames above `threshold`; it ends after `end_silence_ms` of frames
     below `threshold - 0.15` (hysteresis, as Silero recommends). `preroll_ms` of audio before the start is
     kept so the first syllable is not clipped. An utterance longer than `max_seconds` is cut there.
+
+    After `PAUSE_FRAMES` of silence (~100 ms) `pause()` offers the utterance so far, once: if the speaker
+    does not go on, the utterance that ends later is that audio plus ~100 ms more silence, and says so
+    (`Utterance.paused_samples`), so a caller can transcribe during the rest of the wait
+    (see `assistant.speech.endpoint`).
     """
 
     def __init__(
@@ -122,12 +132,31 @@ class EndOfSpeechDetector:
         self._silent_run = 0
         self._frames_seen = 0
         self._start_frame = 0
+        self._pause: np.ndarray | None = None
+        self._paused_samples: int | None = None  # length of the audio offered in the current silence
         self.last_probability = 0.0
 
     @property
     def in_speech(self) -> bool:
         """True while an utterance is being collected (the UI shows 'listening…')."""
         return bool(self._speech)
+
+    @property
+    def silence_ms(self) -> float:
+        """How long the speaker has been silent inside the current utterance (0 outside one)."""
+        return self._silent_run * FRAME * 1000 / SAMPLE_RATE if self._speech else 0.0
+
+    def end_now(self) -> Utterance | None:
+        """End the current utterance at once, as the silence window would have (same audio); None when
+        the speaker has not paused for `TAIL_FRAMES` yet (or is not speaking)."""
+        if not self._speech or self._silent_run < TAIL_FRAMES:
+            return None
+        return self._end_after_silence()
+
+    def pause(self) -> np.ndarray | None:
+        """The utterance so far if the speaker paused in the chunks fed since the last call, else None."""
+        audio, self._pause = self._pause, None
+        return audio
 
     def feed(self, chunk: np.ndarray) -> list[Utterance]:
         """Add 16 kHz mono float32 samples; returns the utterances that ended inside this chunk."""
@@ -149,6 +178,7 @@ class EndOfSpeechDetector:
         if self._pending.size:
             self._speech.append(self._pending)
             self._pending = np.zeros(0, dtype=np.float32)
+            self._paused_samples = None  # a part-frame the model has not heard: it may be speech
         return self._finish(truncated=False)
 
     def _step(self, frame: np.ndarray) -> Utterance | None:
@@ -168,15 +198,23 @@ class EndOfSpeechDetector:
             return None
         self._speech.append(frame)
         self._silent_run = self._silent_run + 1 if prob < self.neg_threshold else 0
+        if self._silent_run == 0:
+            self._paused_samples = None  # the speaker went on: the audio offered at the pause is not all
+        elif self._silent_run == PAUSE_FRAMES < self.end_frames:
+            self._pause = np.concatenate(self._speech).astype(np.float32)
+            self._paused_samples = len(self._pause)
         if self._silent_run >= self.end_frames:
-            # keep ~200 ms of the trailing silence, drop the rest
-            drop = max(0, self._silent_run - round(0.2 * SAMPLE_RATE / FRAME))
-            if drop:
-                del self._speech[-drop:]
-            return self._finish(truncated=False)
+            return self._end_after_silence()
         if len(self._speech) >= self.max_frames:
             return self._finish(truncated=True)
         return None
+
+    def _end_after_silence(self) -> Utterance:
+        """Keep ~200 ms of the trailing silence, drop the rest, and end the utterance."""
+        drop = max(0, self._silent_run - TAIL_FRAMES)
+        if drop:
+            del self._speech[-drop:]
+        return self._finish(truncated=False)
 
     def _finish(self, truncated: bool) -> Utterance:
         audio = np.concatenate(self._speech).astype(np.float32)
@@ -184,7 +222,14 @@ class EndOfSpeechDetector:
         self._speech = []
         self._voiced_run = 0
         self._silent_run = 0
-        return Utterance(audio=audio, start=start, end=start + len(audio) / SAMPLE_RATE, truncated=truncated)
+        paused, self._pause, self._paused_samples = self._paused_samples, None, None
+        return Utterance(
+            audio=audio,
+            start=start,
+            end=start + len(audio) / SAMPLE_RATE,
+            truncated=truncated,
+            paused_samples=None if truncated else paused,
+        )
 
 
 def split_utterances(audio: np.ndarray, chunk_ms: int = 32, **kwargs) -> list[Utterance]:

@@ -109,9 +109,7 @@ def test_talk_session_stop_cuts_the_reply(recognizer, synth, speak):
     kinds = [e.kind for e in session.events]
     assert kinds[0] == "heard" and "stopped" in kinds
     stopped_at = next(e.at for e in session.events if e.kind == "stopped")
-    full_reply = (
-        sum(len(c.samples) for c in synth.stream(f"You said: {request}")) / synth.sample_rate
-    )
+    full_reply = sum(len(c.samples) for c in synth.stream(f"You said: {request}")) / synth.sample_rate
     ((start, played),) = player._clips
     assert len(played) / player.sample_rate == pytest.approx(stopped_at - start, abs=0.01)
     assert len(played) / player.sample_rate < full_reply, "playback was interrupted"

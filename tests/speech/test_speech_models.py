@@ -203,3 +203,64 @@ def test_vad_trims_and_end_points(speak):
     assert detector.feed(silence(0.3)) == [] and not detector.in_speech
     detector.feed(speech[: SAMPLE_RATE // 2])
     assert detector.in_speech, "speech start is noticed while the person is still talking"
+
+
+def test_pause_offers_the_utterance_that_ends_later(speak):
+    """`pause()` after ~100 ms of silence gives the audio that the detector then ends the utterance with,
+    less the silence after it, so a transcript started there is the transcript of the request."""
+    from assistant.speech.vad import EndOfSpeechDetector
+
+    speech = speak("Set a timer for ten minutes.")
+    detector = EndOfSpeechDetector()
+    paused, ended = [], []
+    for i in range(0, len(stream := np.concatenate([silence(0.5), speech, silence(1.0)])), 512):
+        ended.extend(detector.feed(stream[i : i + 512]))
+        if (audio := detector.pause()) is not None:
+            paused.append((audio, bool(ended)))
+    assert len(ended) == 1 and paused, "the speaker paused before the end of speech"
+    last_pause, after_end = paused[-1]
+    utterance = ended[0]
+    assert not after_end and utterance.paused_samples == len(last_pause)
+    assert np.array_equal(utterance.audio[: len(last_pause)], last_pause)
+    assert 0 < len(utterance.audio) - len(last_pause) <= 0.2 * SAMPLE_RATE, "only silence after the pause"
+    assert detector.pause() is None, "offered once"
+
+
+def test_speech_that_goes_on_after_a_pause_is_not_the_paused_audio(speak):
+    from assistant.speech.vad import EndOfSpeechDetector
+
+    first, second = speak("Add milk."), speak("And eggs to my list.")
+    stream = np.concatenate([silence(0.4), first, silence(0.3), second, silence(1.0)])
+    detector = EndOfSpeechDetector()
+    pauses, ended = [], []
+    for i in range(0, len(stream), 512):
+        ended.extend(detector.feed(stream[i : i + 512]))
+        if (audio := detector.pause()) is not None:
+            pauses.append(audio)
+    assert len(ended) == 1 and len(pauses) >= 2
+    utterance = ended[0]
+    assert len(pauses[0]) < len(pauses[-1]) == utterance.paused_samples  # the first stopped at "Add milk."
+    assert np.array_equal(utterance.audio[: len(pauses[-1])], pauses[-1])
+
+
+def test_heard_ahead_is_used_only_for_its_own_audio(recognizer, speak):
+    from assistant.audio import TooShortError
+    from assistant.speech.ahead import HeardAhead, use_or_transcribe
+
+    audio = np.concatenate([silence(0.3), speak("What time is it?"), silence(0.2)])
+    ahead = HeardAhead(audio, recognizer.transcribe)
+    transcript, was_ahead = use_or_transcribe(ahead, audio.copy(), recognizer.transcribe)
+    assert was_ahead and words(transcript.text) == words("What time is it?")
+    assert ahead.compute_ms is not None and ahead.compute_ms > 0
+    assert ahead.matches(np.concatenate([audio, silence(0.1)])), "the silence the end-pointer waited"
+    longer = np.concatenate([audio, speak("In Tokyo.")])
+    transcript, was_ahead = use_or_transcribe(ahead, longer, recognizer.transcribe)
+    assert not was_ahead and "tokyo" in transcript.text.lower()
+    assert not ahead.matches(audio[:-100]) and not ahead.matches(np.concatenate([silence(0.1), audio]))
+
+    def refuse(_: np.ndarray):
+        raise TooShortError("too short")
+
+    failed = HeardAhead(audio, refuse)  # the early call's error reaches the turn as the call's would
+    with pytest.raises(TooShortError):
+        use_or_transcribe(failed, audio, recognizer.transcribe)

@@ -81,7 +81,10 @@ def spoken_request() -> np.ndarray:
 
 @pytest.mark.slow
 def test_hands_free_handler_finds_the_utterance_after_the_pause(tmp_path, spoken_request):
-    tab = ConversationTab(None, load_settings({"data_dir": tmp_path}), None, {})
+    from assistant.pipeline import Pipeline
+
+    settings = load_settings({"data_dir": tmp_path})
+    tab = ConversationTab(Pipeline(settings), settings, None, {})
     session = WebSession(user_name="guest-x", user_id=1)
     audio = np.concatenate([np.zeros(8000, np.float32), spoken_request, np.zeros(24_000, np.float32)])
     seq, statuses = 0, []
@@ -95,7 +98,10 @@ def test_hands_free_handler_finds_the_utterance_after_the_pause(tmp_path, spoken
     assert seq == 1, statuses
     assert "Listening… (hearing speech)" in statuses and statuses[-1] == "Heard you, thinking…"
     heard = session.pending_utterance
-    assert len(spoken_request) <= len(heard) <= len(spoken_request) + 16_000
+    assert len(spoken_request) <= len(heard.utterance.audio) <= len(spoken_request) + 16_000
+    # recognition started at the speaker's pause, on exactly the audio the turn gets
+    assert heard.heard_ahead is not None and heard.heard_ahead.matches(heard.utterance.audio)
+    assert "time" in heard.heard_ahead.result(timeout=60).text.lower()
     # While the turn runs nothing new is heard, and the page's own voice resets the detector.
     session.busy = True
     assert tab.on_listen(payload(spoken_request[:4000]), session, seq)[1] == "Answering…"
