@@ -208,10 +208,11 @@ def bench_e2e(
             audio = bench.synthesise_requests(settings.cache_dir)
     except (bench.BenchError, OSError) as exc:
         fail(str(exc))
-    report: dict = {"machine": machine_info(), "requests": [vars(r) for r in bench.REQUESTS], "runs": []}
+    requests = [r for r in bench.REQUESTS if r.id in audio]
+    report: dict = {"machine": machine_info(), "requests": [vars(r) for r in requests], "runs": []}
     report["machine"]["versions"] = bench.versions()
     with progress_bar() as progress:
-        task = progress.add_task("e2e", total=len(names) * repeats * len(bench.REQUESTS))
+        task = progress.add_task("e2e", total=len(names) * repeats * len(requests))
         for name in names:
             progress.update(task, description=name)
             try:

@@ -1,7 +1,8 @@
 """`assistant bench e2e`: voice-to-voice latency of whole turns, as a person at a microphone gets them.
 
 Spoken requests (timers, lists, time, arithmetic, a fact about the user, open questions) are synthesised
-once with espeak-ng, a different voice from the Piper reply voice, and cached. Each is padded with room
+once with espeak-ng, a different voice from the Piper reply voice, and cached; two real recordings
+(LJSpeech) join them when ../shared/data/speech is there. Each is padded with room
 silence and fed in 32 ms chunks through the pipeline's streaming `Endpointer`, as microphone audio would be.
 
 Voice-to-voice latency = end-of-speech wait + processing, where
@@ -52,6 +53,17 @@ class SpokenRequest:
     id: str
     kind: str  # "skill" or "open"
     text: str
+    recording: str | None = None  # a real recording under the speech data folder, instead of espeak-ng
+
+
+# Real people's speech, where it fits: two short read sentences from LJSpeech, said to the assistant as if
+# out of the blue (it has to answer them openly). Used when ../shared/data/speech is there.
+REAL_REQUESTS = [
+    SpokenRequest(
+        "real-lj-0002", "open", "in being comparatively modern.", "ljspeech_dev/wavs/LJ001-0002.flac"
+    ),
+    SpokenRequest("real-lj-0008", "open", "has never been surpassed.", "ljspeech_dev/wavs/LJ001-0008.flac"),
+]
 
 
 REQUESTS = [
@@ -64,6 +76,7 @@ REQUESTS = [
     SpokenRequest("fact-recall", "skill", "What is my favourite colour?"),
     SpokenRequest("open-1", "open", "Why is the sky blue?"),
     SpokenRequest("open-2", "open", "Give me an idea for dinner tonight."),
+    *REAL_REQUESTS,
 ]
 
 
@@ -111,16 +124,25 @@ class BenchError(RuntimeError):
 # --- the spoken requests ------------------------------------------------------------------------------
 
 
-def synthesise_requests(cache_dir: Path, voice: str = REQUEST_VOICE) -> dict[str, np.ndarray]:
-    """16 kHz request audio, synthesised once with espeak-ng and cached as WAV under cache_dir."""
+def synthesise_requests(
+    cache_dir: Path, voice: str = REQUEST_VOICE, speech_data: Path | None = None
+) -> dict[str, np.ndarray]:
+    """16 kHz request audio: synthesised once with espeak-ng and cached as WAV under cache_dir, or read
+    from the real recordings under `speech_data` (skipped when that folder is not there)."""
     import soundfile as sf
 
-    from assistant.audio import resample, write_wav
+    from assistant.audio import load_audio, resample, write_wav
+    from assistant.bench.asr import data_dir
 
     binary = shutil.which("espeak-ng")
     folder = Path(cache_dir).expanduser() / "bench" / "e2e"
+    recordings = speech_data or data_dir()
     out: dict[str, np.ndarray] = {}
     for request in REQUESTS:
+        if request.recording is not None:
+            if (recordings / request.recording).is_file():
+                out[request.id] = load_audio(recordings / request.recording)
+            continue
         key = hashlib.sha1(f"{voice}|{request.text}".encode()).hexdigest()[:12]
         path = folder / f"{request.id}-{key}.wav"
         if not path.is_file():
@@ -320,7 +342,7 @@ def bench_variant(
             for repeat in range(repeats):
                 conversation: int | None = None
                 user = f"bench-{variant.name}-{repeat}"
-                for i, request in enumerate(REQUESTS):
+                for i, request in enumerate(r for r in REQUESTS if r.id in audio):
                     padded, last_voiced = with_room_silence(audio[request.id], seed=i)
                     heard = end_point(listener, padded, last_voiced)
                     vad_compute_ms += heard.vad_ms
