@@ -68,6 +68,8 @@ def test_alarm_follow_up_with_a_bare_time(chat: Chat, memory) -> None:
 
 def test_timer_versus_alarm_and_cancel_which(chat: Chat, memory) -> None:
     assert chat.reply("set a pasta timer for 8 minutes", "alarm_set") == "Pasta timer set for 8 minutes."
+    assert chat.reply("set of timer for 2 minutes", "alarm_set") == "Timer set for 2 minutes."  # misheard "a"
+    assert chat.reply("cancel my 2 minute timer", "alarm_remove").startswith("Cancelled")
     assert chat.reply("set an alarm for 7 am", "alarm_set") == "Alarm set for 7 AM tomorrow."
     # "timer" in the text wins over an NLU label that says alarm_query
     assert (

@@ -48,6 +48,8 @@ _LABEL_FILLER = {
     "called",
     "named",
     "timer",
+    "of",  # "set of timer": Whisper's hearing of "set a timer", not a timer called "of"
+    "to",
 }
 
 
