@@ -144,12 +144,8 @@ class Pipeline:
         cleaned = clean_text(text)[:MAX_UNDERSTOOD_CHARS]
         if trails_off(cleaned):
             return False
-        if self.manager.claimed_by_rule(cleaned):
-            return True
         model = self.nlu_model()
-        threshold = self._threshold(model)
-        intent = model.predict([cleaned])[0]
-        return intent.confidence >= threshold and intent.label != "oos"
+        return self.manager.understands(cleaned, model.predict([cleaned])[0], self._threshold(model))
 
     def _threshold(self, model: IntentModel) -> float:
         """Below this confidence a request goes to the generator (settings override the model's own)."""
@@ -358,7 +354,7 @@ class Pipeline:
         ahead = request.heard_ahead if request.sample_rate in (None, 16_000) else None
         try:
             transcript, was_ahead = use_or_transcribe(
-                ahead, request.audio, lambda _: self.recognizer().transcribe(samples)
+                ahead, request.audio, lambda: self.recognizer().transcribe(samples)
             )
         except AudioError as exc:
             raise InputError(str(exc)) from exc

@@ -196,12 +196,15 @@ class DialogManager:
                     return self._finish(key, skill, result, "intent", intent, label)
         return Decision(reason="unsupported", intent=intent, detail=f"no skill handled {label}")
 
-    def claimed_by_rule(self, text: str) -> bool:
-        """Would a skill take these words by its own rule ("what is 12 times 7", "tell me a joke")?
-        Only looks at the text: no NLU, no one's state, no side effects."""
+    def understands(self, text: str, intent: Intent | None, threshold: float) -> bool:
+        """Are these words a request the assistant can place: a skill claims them by its own rule
+        ("what is 12 times 7"), or the intent is in scope and confident, by the same rules as `decide`?
+        Only looks at the text and intent: no one's state, no side effects."""
         now = datetime.now(self.tz)
-        ctx = SkillContext(text.strip(), None, 0, 0, self.memory, self.settings, now, self.tz)
-        return any(self._safe_claims(skill, ctx) for skill in self._ordered)
+        ctx = SkillContext(text.strip(), intent, 0, 0, self.memory, self.settings, now, self.tz)
+        if any(self._safe_claims(skill, ctx) for skill in self._ordered):
+            return True
+        return intent is not None and intent.label not in OUT_OF_SCOPE and intent.confidence >= threshold
 
     def pending(self, user_id: int, conversation_id: int) -> Pending | None:
         """The question this conversation is waiting on, if any (for the UI)."""

@@ -66,9 +66,9 @@ class HeardAhead(Generic[T]):
 
 
 def use_or_transcribe(
-    ahead: HeardAhead[T] | None, audio: np.ndarray, transcribe: Callable[[np.ndarray], T]
+    ahead: HeardAhead[T] | None, audio: np.ndarray, transcribe: Callable[[], T]
 ) -> tuple[T, bool]:
-    """The early transcript when it was made from this audio, else a fresh one; (result, was_ahead)."""
+    """The early transcript when it was made from this audio, else `transcribe()`; (result, was_ahead)."""
     if ahead is not None and ahead.matches(audio):
         return ahead.result(), True
-    return transcribe(audio), False
+    return transcribe(), False

@@ -161,9 +161,15 @@ def talk(
         run_on_microphone,
         run_on_recording,
     )
-    from assistant.speech.vad import EndOfSpeechDetector
 
-    settings = settings_from(ctx, {"asr": {"backend": asr_backend}, "tts": {"backend": tts_backend}})
+    settings = settings_from(
+        ctx,
+        {
+            "asr": {"backend": asr_backend},
+            "tts": {"backend": tts_backend},
+            **({"audio": {"end_silence_ms": end_silence_ms}} if end_silence_ms else {}),
+        },
+    )
     audio = None
     if input_file is not None:
         try:
@@ -200,20 +206,9 @@ def talk(
         )
 
     player = TimelinePlayer() if output is not None else SoundDevicePlayer()
-    detector = EndOfSpeechDetector(
-        end_silence_ms=end_silence_ms or settings.audio.end_silence_ms, max_seconds=settings.audio.max_seconds
-    )
     live_player = player if output is None else None
     respond, pipeline = _responder(settings, synth, live_player)
-    session = TalkSession(
-        recognizer,
-        respond,
-        player,
-        detector,
-        on_event=show,
-        looks_complete=pipeline.sounds_complete,
-        early_end_ms=settings.audio.early_end_ms,
-    )
+    session = TalkSession(recognizer, respond, player, pipeline.endpointer(), on_event=show)
 
     if audio is not None:
         run_on_recording(session, audio)

@@ -76,19 +76,15 @@ class TalkSession:
         recognizer: Recognizer,
         respond: Responder,
         player: Player,
-        detector: EndOfSpeechDetector | None = None,
+        listener: Endpointer | None = None,
         on_event: Callable[[TalkEvent], None] = lambda event: None,
-        looks_complete: Callable[[str], bool] | None = None,
-        early_end_ms: int = 0,
     ) -> None:
-        """`looks_complete(text)` (e.g. `Pipeline.sounds_complete`) lets a whole request end after
-        `early_end_ms` of silence instead of the detector's full window."""
+        """`listener` is usually `Pipeline.endpointer()` (hears ahead, ends whole requests early); without
+        one, a plain detector with hearing ahead through `recognizer`."""
         self.recognizer = recognizer
         self.respond = respond
         self.player = player
-        self.listener = Endpointer(
-            detector or EndOfSpeechDetector(), self.hear_ahead, looks_complete, early_end_ms
-        )
+        self.listener = listener or Endpointer(EndOfSpeechDetector(), self.hear_ahead)
         self.on_event = on_event
         self.events: list[TalkEvent] = []
 
@@ -107,8 +103,9 @@ class TalkSession:
 
     def handle(self, heard: Heard, now: float) -> None:
         try:
+            audio = heard.utterance.audio
             transcript, _ = use_or_transcribe(
-                heard.heard_ahead, heard.utterance.audio, self.recognizer.transcribe
+                heard.heard_ahead, audio, lambda: self.recognizer.transcribe(audio)
             )
         except AudioError as exc:  # e.g. a cough: VAD fired but Whisper-side trimming found no speech
             self._emit("error", str(exc), now)

@@ -249,12 +249,12 @@ def test_heard_ahead_is_used_only_for_its_own_audio(recognizer, speak):
 
     audio = np.concatenate([silence(0.3), speak("What time is it?"), silence(0.2)])
     ahead = HeardAhead(audio, recognizer.transcribe)
-    transcript, was_ahead = use_or_transcribe(ahead, audio.copy(), recognizer.transcribe)
+    transcript, was_ahead = use_or_transcribe(ahead, audio.copy(), lambda: recognizer.transcribe(audio))
     assert was_ahead and words(transcript.text) == words("What time is it?")
     assert ahead.compute_ms is not None and ahead.compute_ms > 0
     assert ahead.matches(np.concatenate([audio, silence(0.1)])), "the silence the end-pointer waited"
     longer = np.concatenate([audio, speak("In Tokyo.")])
-    transcript, was_ahead = use_or_transcribe(ahead, longer, recognizer.transcribe)
+    transcript, was_ahead = use_or_transcribe(ahead, longer, lambda: recognizer.transcribe(longer))
     assert not was_ahead and "tokyo" in transcript.text.lower()
     assert not ahead.matches(audio[:-100]) and not ahead.matches(np.concatenate([silence(0.1), audio]))
 
@@ -263,4 +263,4 @@ def test_heard_ahead_is_used_only_for_its_own_audio(recognizer, speak):
 
     failed = HeardAhead(audio, refuse)  # the early call's error reaches the turn as the call's would
     with pytest.raises(TooShortError):
-        use_or_transcribe(failed, audio, recognizer.transcribe)
+        use_or_transcribe(failed, audio, lambda: recognizer.transcribe(audio))
