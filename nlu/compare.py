@@ -33,8 +33,26 @@ COLUMNS = [
 ]
 
 
-def run_key(model: str, dataset: str, seed: int, options: dict, per_intent: int | None) -> str:
-    return json.dumps([model, dataset, seed, sorted(options.items()), per_intent])
+def run_key(model: str, dataset: str, config: dict, per_intent: int | None) -> str:
+    """A run is identified by everything that shaped it: the model's whole configuration (its defaults
+    merged with the options given, seed included), so a run trained under older defaults is never taken
+    for one under the current defaults."""
+    return json.dumps([model, dataset, sorted(config.items()), per_intent])
+
+
+def shown_options(run: dict) -> dict:
+    """The settings that set a run apart from its model's current defaults (seed aside): its table label."""
+    from assistant.registry import UnknownBackendError
+    from nlu.registry import models as registry
+
+    config = run.get("config")
+    if config is None:  # written before runs recorded their configuration
+        return dict(run.get("options", {}))
+    try:
+        defaults = registry.get(run["model"]).defaults
+    except UnknownBackendError:  # a model no longer registered: show everything it was given
+        return dict(run.get("options", {}))
+    return {k: v for k, v in config.items() if k != "seed" and defaults.get(k) != v}
 
 
 def run_compare(
@@ -70,7 +88,8 @@ def run_compare(
             for name in models:
                 cls = registry.get(name)
                 own = {k: v for k, v in options.items() if k in cls.defaults}
-                key = run_key(name, dataset_name, seed, own, per_intent)
+                config = {**cls.defaults, **own, "seed": seed}
+                key = run_key(name, dataset_name, config, per_intent)
                 if key in done:
                     log(f"{name} on {dataset_name} (seed {seed}): already measured, kept")
                     continue
@@ -88,6 +107,7 @@ def run_compare(
                     key=key,
                     seed=seed,
                     options=own,
+                    config=config,
                     per_intent=per_intent,
                     train_seconds=train_seconds,
                     best_epoch=history.get("best_epoch"),
@@ -117,7 +137,7 @@ def summarize(runs: list[dict]) -> list[dict]:
             (
                 run["model"],
                 run["dataset"],
-                json.dumps(run.get("options", {}), sort_keys=True),
+                json.dumps(shown_options(run), sort_keys=True),
                 run.get("per_intent"),
             )
         ].append(run)

@@ -16,7 +16,7 @@ import numpy as np
 
 from nlu.models.base import BaseIntentModel
 from nlu.tokenize import MAX_WORDS, words
-from nlu.train import LoopConfig, set_seed, train_loop
+from nlu.train import LoopConfig, length_grouped_batches, set_seed, train_loop
 from nlu.types import Dataset
 
 
@@ -26,7 +26,7 @@ class MiniLMIntentModel(BaseIntentModel):
     name: ClassVar[str] = "minilm"
     defaults: ClassVar[dict[str, Any]] = {
         "mode": "finetune",
-        "epochs": 6,
+        "epochs": 10,  # at 6, SNIPS validation still rose in the last epoch
         "batch_size": 32,
         "head_batch_size": 256,
         "lr": 8e-5,
@@ -65,12 +65,13 @@ class MiniLMIntentModel(BaseIntentModel):
 
         dim = self.encoder.config.hidden_size
         encoder, n_labels, n_tags = self.encoder, len(self.labels), len(self.tags)
+        dropout = self.config["dropout"]
 
         class Net(nn.Module):
             def __init__(self) -> None:
                 super().__init__()
                 self.encoder = encoder
-                self.dropout = nn.Dropout(0.1)
+                self.dropout = nn.Dropout(dropout)
                 self.intent = nn.Linear(dim, n_labels)
                 self.slots = nn.Linear(2 * dim, n_tags) if n_tags else None
 
@@ -153,10 +154,10 @@ class MiniLMIntentModel(BaseIntentModel):
         def batches(rng: random.Random) -> list:
             order = list(range(len(train)))
             rng.shuffle(order)
-            size = (
-                cfg["head_batch_size"] if frozen else cfg["batch_size"]
-            )  # frozen: cheap steps on cached vectors
-            return [order[s : s + size] for s in range(0, len(order), size)]
+            if frozen:  # cheap steps on cached vectors: big batches, and no padding to save
+                size = cfg["head_batch_size"]
+                return [order[s : s + size] for s in range(0, len(order), size)]
+            return length_grouped_batches(order, lambda i: len(train[i][0]), cfg["batch_size"], rng)
 
         def loss_fn(indices: list[int]) -> torch.Tensor:
             targets = torch.tensor([train[i][1] for i in indices], device=self.device)

@@ -16,6 +16,7 @@ class TransformerIntentModel(NeuralIntentModel):
     name: ClassVar[str] = "transformer"
     defaults: ClassVar[dict[str, Any]] = {
         **NEURAL_DEFAULTS,
+        "epochs": 20,  # at 12 it was still improving on SNIPS validation in its last epoch
         "lr": 5e-4,
         "dropout": 0.15,
         "d_model": 256,

@@ -1,14 +1,19 @@
-"""Fast unit tests: tokenizer, BIO spans and slot F1, calibration, data loaders."""
+"""Fast unit tests: tokenizer, BIO spans and slot F1, calibration, data loaders, batching, run keys."""
 
 from __future__ import annotations
+
+import random
 
 import numpy as np
 import pytest
 
 from nlu.calibrate import FALLBACK, fit_temperature, route, softmax, tune_threshold
+from nlu.compare import run_key, shown_options
 from nlu.data import DATASETS, load_dataset, shared_data_dir, split_validation
+from nlu.models.minilm import MiniLMIntentModel
 from nlu.slots import span_f1, spans, to_slots
 from nlu.tokenize import MAX_WORDS, NLUInputError, Tokenizer, char_ngrams, normalize, words
+from nlu.train import length_grouped_batches
 from nlu.types import Example, Intent
 
 
@@ -98,3 +103,31 @@ def test_validation_split_is_seeded_and_stratified() -> None:
     a, b = split_validation(examples, seed=3), split_validation(examples, seed=3)
     assert a == b and len(a[1]) == 20 and {ex.intent for ex in a[1]} == {f"label{i}" for i in range(4)}
     assert split_validation(examples, seed=4) != a
+
+
+def test_length_grouped_batches_cover_everything_once_with_little_padding() -> None:
+    lengths = [random.Random(i).randint(2, 40) for i in range(1000)]
+    order = list(range(1000))
+    random.Random(0).shuffle(order)
+    batches = length_grouped_batches(order, lengths.__getitem__, 32, random.Random(1), pool=10)
+    assert sorted(i for batch in batches for i in batch) == list(range(1000))
+    assert all(len(batch) <= 32 for batch in batches)
+
+    def padded(groups: list[list[int]]) -> int:
+        return sum(len(g) * max(lengths[i] for i in g) for g in groups)
+
+    plain = [order[s : s + 32] for s in range(0, 1000, 32)]
+    assert padded(batches) < 0.8 * padded(plain)
+    # seeded: the same rng gives the same batches, another gives another order
+    assert batches == length_grouped_batches(order, lengths.__getitem__, 32, random.Random(1), pool=10)
+    assert batches != length_grouped_batches(order, lengths.__getitem__, 32, random.Random(2), pool=10)
+
+
+def test_compare_runs_are_keyed_by_their_whole_configuration() -> None:
+    defaults = {**MiniLMIntentModel.defaults, "seed": 0}
+    older = {**defaults, "epochs": 6}  # a run trained before the default changed
+    assert run_key("minilm", "snips", defaults, None) != run_key("minilm", "snips", older, None)
+    assert shown_options({"model": "minilm", "config": defaults}) == {}
+    assert shown_options({"model": "minilm", "config": {**older, "seed": 2}}) == {"epochs": 6}
+    # runs written before configurations were recorded keep the options they were given
+    assert shown_options({"model": "minilm", "options": {"mode": "frozen"}}) == {"mode": "frozen"}
