@@ -153,7 +153,8 @@ def summarize(runs: list[dict]) -> list[dict]:
         for key, _, _ in COLUMNS:
             values = [r[key] for r in items if r.get(key) is not None]
             row[key] = float(np.mean(values)) if values else None
-            row[f"{key}_std"] = float(np.std(values)) if len(values) > 1 else 0.0
+            # sample standard deviation (ddof=1): with two or three seeds the population formula flatters
+            row[f"{key}_std"] = float(np.std(values, ddof=1)) if len(values) > 1 else 0.0
         rows.append(row)
     return rows
 
