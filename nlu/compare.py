@@ -98,7 +98,7 @@ def run_compare(
                     if per_intent:
                         dataset = subsample(dataset, per_intent, seed)
                 log(f"{name} on {dataset_name} (seed {seed}): training on {len(dataset.train)} examples")
-                model = create(name, device=device, cache_dir=cache_dir, **{**own, "seed": seed})
+                model = create(name, device=device, cache_dir=cache_dir, **config)  # exactly what is keyed
                 started = time.perf_counter()
                 history = model.fit(dataset)
                 train_seconds = time.perf_counter() - started
