@@ -216,6 +216,14 @@ def compare(
         str, typer.Option("--data", "-d", help="Comma-separated dataset names.")
     ] = "hwu64,clinc150,snips,atis,banking77",
     seeds: Annotated[int, typer.Option(min=1, help="Seeds per (model, dataset): 0..N-1; mean ± std.")] = 3,
+    seed: Annotated[
+        list[int] | None,
+        typer.Option(
+            "--seed",
+            min=0,
+            help="Run only this seed (repeatable) instead of 0..SEEDS-1, e.g. one seed per parallel process.",
+        ),
+    ] = None,
     out: Annotated[Path, typer.Option(help="Reports folder (results.md, results.json, plots).")] = Path(
         "reports/nlu"
     ),
@@ -237,7 +245,7 @@ def compare(
         report = run_compare(
             names,
             datasets,
-            seeds,
+            seed or seeds,
             out,
             device=settings.resolved_device(),
             cache_dir=settings.cache_dir,

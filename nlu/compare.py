@@ -8,6 +8,7 @@ and several invocations (say, the LSTM on all datasets today, MiniLM on two tomo
 from __future__ import annotations
 
 import json
+import os
 import time
 from collections import defaultdict
 from collections.abc import Callable
@@ -52,13 +53,18 @@ def shown_options(run: dict) -> dict:
         defaults = registry.get(run["model"]).defaults
     except UnknownBackendError:  # a model no longer registered: show everything it was given
         return dict(run.get("options", {}))
-    return {k: v for k, v in config.items() if k != "seed" and defaults.get(k) != v}
+    # an option added since the run was recorded shows as "unrecorded"
+    return {
+        k: config.get(k, "unrecorded")
+        for k in {**defaults, **config}
+        if k != "seed" and defaults.get(k) != config.get(k, "unrecorded")
+    }
 
 
 def run_compare(
     models: list[str],
     datasets: list[str],
-    seeds: int,
+    seeds: int | list[int],
     out_dir: Path,
     *,
     device: str = "cpu",
@@ -69,7 +75,11 @@ def run_compare(
     fresh: bool = False,
     log: Callable[[str], None] = print,
 ) -> dict:
-    """Train and evaluate each (model, dataset, seed) not already in out_dir/results.json; write reports."""
+    """Train and evaluate each (model, dataset, seed) not already in out_dir/results.json; write reports.
+
+    `seeds` is a count (seeds 0..N-1) or the seeds themselves. Each finished run is merged into what is on
+    disk then, so parallel invocations (say, one seed each) writing to one folder keep each other's runs.
+    """
     from nlu.registry import create
     from nlu.registry import models as registry
 
@@ -78,12 +88,11 @@ def run_compare(
     options = options or {}
     out_dir.mkdir(parents=True, exist_ok=True)
     results_file = out_dir / "results.json"
-    runs: list[dict] = []
-    if results_file.is_file() and not fresh:
-        runs = json.loads(results_file.read_text(encoding="utf-8")).get("runs", [])
+    runs: list[dict] = [] if fresh else read_runs(results_file)
     done = {run["key"] for run in runs}
+    seed_list = list(range(seeds)) if isinstance(seeds, int) else list(seeds)
     for dataset_name in datasets:
-        for seed in range(seeds):
+        for seed in seed_list:
             dataset = None
             for name in models:
                 cls = registry.get(name)
@@ -114,7 +123,13 @@ def run_compare(
                     temperature=model.temperature,
                     device=device,
                 )
-                runs = [r for r in runs if r["key"] != key] + [result]
+                on_disk = [] if fresh else read_runs(results_file)  # what parallel invocations added since
+                ours = {r["key"] for r in runs} | {key}
+                runs = (
+                    [r for r in runs if r["key"] != key]
+                    + [r for r in on_disk if r["key"] not in ours]
+                    + [result]
+                )
                 log(
                     f"  accuracy {result['accuracy']:.4f}"
                     + (f", slot F1 {result['slot_f1']:.4f}" if result["slot_f1"] is not None else "")
@@ -127,6 +142,12 @@ def run_compare(
                 )
                 write_reports(runs, out_dir)
     return write_reports(runs, out_dir)
+
+
+def read_runs(results_file: Path) -> list[dict]:
+    if not results_file.is_file():
+        return []
+    return json.loads(results_file.read_text(encoding="utf-8")).get("runs", [])
 
 
 def summarize(runs: list[dict]) -> list[dict]:
@@ -210,7 +231,7 @@ def rich_table(rows: list[dict]):
 def write_reports(runs: list[dict], out_dir: Path) -> dict:
     rows = summarize(runs)
     report = {"runs": runs, "summary": rows}
-    tmp = out_dir / "results.json.tmp"
+    tmp = out_dir / f"results.json.{os.getpid()}.tmp"  # parallel invocations never share a temp file
     tmp.write_text(json.dumps(report, indent=1), encoding="utf-8")
     tmp.replace(out_dir / "results.json")
     text = (

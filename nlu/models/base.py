@@ -22,6 +22,7 @@ from nlu.types import Dataset, Example, Intent
 
 FORMAT_VERSION = 1
 PREDICT_BATCH = 256
+SELECT_ON = ("joint", "intent")  # what early stopping maximises on validation
 
 
 class ModelFolderError(ValueError):
@@ -118,8 +119,11 @@ class BaseIntentModel:
             tags_out[i] = all_tags[position]
         return logits, tags_out
 
-    def _valid_score(self, valid: list[Example]) -> float:
-        """Early-stopping score: intent accuracy, averaged with slot F1 where the data has slots."""
+    def _valid_score(self, valid: list[Example], select_on: str = "joint") -> float:
+        """Early-stopping score. "joint": intent accuracy averaged with slot F1 where the data has slots.
+        "intent": intent accuracy, with slot F1 only breaking ties (weighted below one utterance's worth)."""
+        if select_on not in SELECT_ON:
+            raise ValueError(f"select_on must be one of {SELECT_ON}, not {select_on!r}")
         if not valid:
             return 0.0
         logits, tag_ids = self._batched([words(ex.text, MAX_WORDS) for ex in valid])
@@ -130,7 +134,10 @@ class BaseIntentModel:
             return accuracy
         predicted = [[self.tags[i] for i in row] for row in tag_ids]
         gold = [(ex.tags or ())[: len(p)] for ex, p in zip(valid, predicted, strict=True)]
-        return (accuracy + span_f1(gold, predicted)) / 2
+        slot_f1 = span_f1(gold, predicted)
+        if select_on == "intent":
+            return accuracy + slot_f1 / (len(valid) + 1)
+        return (accuracy + slot_f1) / 2
 
     def predict(self, texts: list[str]) -> list[Intent]:
         if isinstance(texts, str):

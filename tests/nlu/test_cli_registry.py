@@ -12,6 +12,7 @@ from assistant.cli import app
 from assistant.config import load_settings
 from assistant.registry import UnknownBackendError
 from nlu.calibrate import FALLBACK, route
+from nlu.compare import run_compare
 from nlu.data import load_dataset, shared_data_dir, subsample
 from nlu.models.base import ModelFolderError
 from nlu.registry import default_folder, load_intent_model, prepare_default_model
@@ -97,6 +98,35 @@ def test_compare_writes_table_json_and_plots(tmp_path: Path) -> None:
     # a second run keeps measured runs instead of re-training them
     again = invoke(tmp_path, *args)
     assert again.exit_code == 0 and "already measured" in again.output
+
+
+def test_compare_runs_chosen_seeds_and_keeps_runs_written_in_parallel(tmp_path: Path) -> None:
+    out = tmp_path / "reports"
+    base = ["compare", "--models", "tfidf-logreg", "--data", "hwu64", "--per-intent", "8"]
+    base += ["--option", "max_iter=200", "--out", str(out)]
+    first = invoke(tmp_path, *base, "--seed", "2")
+    assert first.exit_code == 0, first.output
+    runs = json.loads((out / "results.json").read_text())["runs"]
+    assert [r["seed"] for r in runs] == [2]
+
+    def another_process_finishes(line: str) -> None:  # a parallel invocation writes while this one trains
+        if "training on" in line:
+            on_disk = json.loads((out / "results.json").read_text())["runs"]
+            foreign = {**runs[0], "key": f"parallel {len(on_disk)}", "dataset": "snips"}
+            (out / "results.json").write_text(json.dumps({"runs": [*on_disk, foreign]}))
+
+    run_compare(
+        ["tfidf-logreg"],
+        ["hwu64"],
+        [0, 1],
+        out,
+        options={"max_iter": 200},
+        per_intent=8,
+        log=another_process_finishes,
+    )
+    runs = json.loads((out / "results.json").read_text())["runs"]
+    assert sorted(r["seed"] for r in runs if r["dataset"] == "hwu64") == [0, 1, 2]
+    assert sorted(r["key"] for r in runs if r["dataset"] == "snips") == ["parallel 1", "parallel 3"]
 
 
 def test_load_intent_model_folder_name_and_threshold_override(saved_model: Path, tmp_path: Path) -> None:

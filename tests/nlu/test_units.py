@@ -10,6 +10,7 @@ import pytest
 from nlu.calibrate import FALLBACK, fit_temperature, route, softmax, tune_threshold
 from nlu.compare import run_key, shown_options
 from nlu.data import DATASETS, load_dataset, shared_data_dir, split_validation
+from nlu.models.base import BaseIntentModel
 from nlu.models.minilm import MiniLMIntentModel
 from nlu.slots import span_f1, spans, to_slots
 from nlu.tokenize import MAX_WORDS, NLUInputError, Tokenizer, char_ngrams, normalize, words
@@ -131,3 +132,40 @@ def test_compare_runs_are_keyed_by_their_whole_configuration() -> None:
     assert shown_options({"model": "minilm", "config": {**older, "seed": 2}}) == {"epochs": 6}
     # runs written before configurations were recorded keep the options they were given
     assert shown_options({"model": "minilm", "options": {"mode": "frozen"}}) == {"mode": "frozen"}
+    # an option added after the run was recorded is labelled, never taken for today's default
+    before_option = {k: v for k, v in defaults.items() if k != "select_on"}
+    assert shown_options({"model": "minilm", "config": before_option}) == {"select_on": "unrecorded"}
+
+
+class _ScoredModel(BaseIntentModel):
+    """Fixed predictions, to test the early-stopping score without training anything."""
+
+    name = "scored"
+
+    def __init__(self, intents: list[int], tags: list[list[int]]) -> None:
+        super().__init__()
+        self.labels, self.tags = ["a", "b"], ["B-x", "O"]
+        self._intents, self._tags = intents, tags
+
+    def _logits(self, batch: list[list[str]]) -> tuple[np.ndarray, list[list[int]]]:
+        rows = [int(tokens[0][1:]) for tokens in batch]  # texts are "tN ...": example N
+        logits = np.eye(2)[[self._intents[r] for r in rows]]
+        return logits, [self._tags[r][: len(batch[i])] for i, r in enumerate(rows)]
+
+
+def test_early_stopping_score_joint_or_intent_first() -> None:
+    valid = [Example(f"t{i} w", "a", ("B-x", "O")) for i in range(4)]
+    all_right = [[0, 1]] * 4
+    # A: 3 of 4 intents, every slot; B: every intent, no slot
+    slots_better = _ScoredModel([0, 0, 0, 1], all_right)
+    intents_better = _ScoredModel([0, 0, 0, 0], [[1, 1]] * 4)
+    assert slots_better._valid_score(valid) > intents_better._valid_score(valid)
+    assert slots_better._valid_score(valid, "intent") < intents_better._valid_score(valid, "intent")
+    # same intent accuracy: slot F1 breaks the tie, and never outweighs one utterance
+    tied_worse_slots = _ScoredModel([0, 0, 0, 1], [[1, 1]] * 4)
+    assert slots_better._valid_score(valid, "intent") > tied_worse_slots._valid_score(valid, "intent")
+    assert 0.75 < slots_better._valid_score(valid, "intent") < 1.0
+    with pytest.raises(ValueError, match="select_on"):
+        slots_better._valid_score(valid, "loss")
+    with pytest.raises(ValueError, match="select_on"):
+        MiniLMIntentModel(select_on="slots")
