@@ -123,13 +123,9 @@ def run_compare(
                     temperature=model.temperature,
                     device=device,
                 )
-                on_disk = [] if fresh else read_runs(results_file)  # what parallel invocations added since
-                ours = {r["key"] for r in runs} | {key}
-                runs = (
-                    [r for r in runs if r["key"] != key]
-                    + [r for r in on_disk if r["key"] not in ours]
-                    + [result]
-                )
+                runs = [r for r in runs if r["key"] != key] + [result]
+                if not fresh:  # fresh: the file still holds the forgotten runs until the first write
+                    runs = with_runs_on_disk(runs, results_file)
                 log(
                     f"  accuracy {result['accuracy']:.4f}"
                     + (f", slot F1 {result['slot_f1']:.4f}" if result["slot_f1"] is not None else "")
@@ -141,13 +137,19 @@ def run_compare(
                     + f", p50 {result['latency_p50_ms']:.2f} ms, {result['throughput']:.0f} utt/s, {train_seconds:.0f} s"
                 )
                 write_reports(runs, out_dir)
-    return write_reports(runs, out_dir)
+    return write_reports(runs if fresh else with_runs_on_disk(runs, results_file), out_dir)
 
 
 def read_runs(results_file: Path) -> list[dict]:
     if not results_file.is_file():
         return []
     return json.loads(results_file.read_text(encoding="utf-8")).get("runs", [])
+
+
+def with_runs_on_disk(runs: list[dict], results_file: Path) -> list[dict]:
+    """`runs` plus the runs other invocations (parallel processes) have written to the file since."""
+    ours = {run["key"] for run in runs}
+    return runs + [run for run in read_runs(results_file) if run["key"] not in ours]
 
 
 def summarize(runs: list[dict]) -> list[dict]:

@@ -25,6 +25,11 @@ PREDICT_BATCH = 256
 SELECT_ON = ("joint", "intent")  # what early stopping maximises on validation
 
 
+def check_select_on(select_on: str) -> None:
+    if select_on not in SELECT_ON:
+        raise ValueError(f"select_on must be one of {SELECT_ON}, not {select_on!r}")
+
+
 class ModelFolderError(ValueError):
     """A folder that is not a saved intent model (or is damaged); the message says what is missing."""
 
@@ -122,8 +127,7 @@ class BaseIntentModel:
     def _valid_score(self, valid: list[Example], select_on: str = "joint") -> float:
         """Early-stopping score. "joint": intent accuracy averaged with slot F1 where the data has slots.
         "intent": intent accuracy, with slot F1 only breaking ties (weighted below one utterance's worth)."""
-        if select_on not in SELECT_ON:
-            raise ValueError(f"select_on must be one of {SELECT_ON}, not {select_on!r}")
+        check_select_on(select_on)
         if not valid:
             return 0.0
         logits, tag_ids = self._batched([words(ex.text, MAX_WORDS) for ex in valid])

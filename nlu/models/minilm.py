@@ -14,7 +14,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from nlu.models.base import SELECT_ON, BaseIntentModel
+from nlu.models.base import BaseIntentModel, check_select_on
 from nlu.tokenize import MAX_WORDS, words
 from nlu.train import LoopConfig, length_grouped_batches, set_seed, train_loop
 from nlu.types import Dataset
@@ -45,8 +45,7 @@ class MiniLMIntentModel(BaseIntentModel):
         super().__init__(device=device, **config)
         if self.config["mode"] not in ("finetune", "frozen"):
             raise ValueError(f"minilm mode must be 'finetune' or 'frozen', not {self.config['mode']!r}")
-        if self.config["select_on"] not in SELECT_ON:
-            raise ValueError(f"minilm select_on must be one of {SELECT_ON}, not {self.config['select_on']!r}")
+        check_select_on(self.config["select_on"])  # at construction, not after the first epoch
         self.encoder = None
         self.tokenizer = None
         self.net = None
