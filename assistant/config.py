@@ -44,12 +44,17 @@ class ASRSettings(BaseModel):
 
 
 class NLUSettings(BaseModel):
-    model: str = Field("lstm", description="registry name or a folder saved by `assistant nlu train`")
+    model: str = Field(
+        "lstm", description="product model (`assistant nlu list`) or a folder saved by `assistant nlu train`"
+    )
     threshold: float | None = Field(
         None, ge=0.0, le=1.0, description="below it a request goes to the generator; None = tuned value"
     )
     data_dir: Path | None = Field(
         None, description="folder with the benchmark datasets; None = ../shared/data beside the repo"
+    )
+    reports_dir: Path = Field(
+        Path("reports/nlu"), description="where the NLU lab reads `assistant nlu compare` reports from"
     )
 
 

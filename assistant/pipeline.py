@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import threading
 import time
-import unicodedata
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -34,10 +33,8 @@ from assistant.memory import Memory, MemoryInputError, NewTurn, open_memory
 from assistant.speech.ahead import HeardAhead
 from assistant.speech.endpoint import Endpointer
 from assistant.speech.types import AudioChunk, Synthesizer, Transcript
+from assistant.text import MAX_STORED_CHARS, MAX_UNDERSTOOD_CHARS, clean_text, understood_text
 from nlu.types import Intent, IntentModel
-
-MAX_STORED_CHARS = 1_000_000  # longer input is refused (clearly); up to this it is kept verbatim
-MAX_UNDERSTOOD_CHARS = 2_000  # what NLU and the generator read of a long message
 
 
 class InputError(ValueError):
@@ -49,13 +46,6 @@ class NLUComparison:
     intent: Intent | None
     latency_ms: float
     error: str | None = None
-
-
-def clean_text(text: str) -> str:
-    """Normalise what a person typed: NFC, control characters out, whitespace collapsed."""
-    text = unicodedata.normalize("NFC", text)
-    text = "".join(ch if unicodedata.category(ch)[0] != "C" or ch in "\n\t" else " " for ch in text)
-    return " ".join(text.split())
 
 
 class _Stopwatch:
@@ -141,7 +131,7 @@ class Pipeline:
         them confidently."""
         from assistant.speech.endpoint import trails_off
 
-        cleaned = clean_text(text)[:MAX_UNDERSTOOD_CHARS]
+        cleaned = understood_text(text)
         if trails_off(cleaned):
             return False
         model = self.nlu_model()
@@ -177,13 +167,13 @@ class Pipeline:
     # --- names for pickers --------------------------------------------------------------------------
 
     def nlu_names(self) -> list[str]:
-        from nlu.registry import models
+        from nlu.registry import product_names
 
-        return models.names()
+        return product_names()
 
     def compare_nlu(self, text: str, names: list[str]) -> dict[str, NLUComparison]:
         """The same utterance through several NLU models (the NLU lab)."""
-        cleaned = clean_text(text)[:MAX_UNDERSTOOD_CHARS]
+        cleaned = understood_text(text)
         results: dict[str, NLUComparison] = {}
         for name in names:
             try:
@@ -264,9 +254,8 @@ class Pipeline:
         if not text:
             yield ErrorEvent("I didn't get any words. Please type or say something.")
             return
-        understood = text
+        understood = understood_text(text)
         if len(text) > MAX_UNDERSTOOD_CHARS:
-            understood = text[:MAX_UNDERSTOOD_CHARS]
             yield NoticeEvent(f"Your message is long; I read the first {MAX_UNDERSTOOD_CHARS:,} characters.")
 
         # NLU

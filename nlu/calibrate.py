@@ -62,6 +62,9 @@ def tune_threshold(confidence: np.ndarray, correct: np.ndarray, is_oos: np.ndarr
     return float(right[int(np.floor((1 - KEEP_CORRECT) * len(right)))])
 
 
+OOS_LABELS = frozenset({"oos"})  # a class of its own in the product models: always the dialog generator
+
+
 def route(intent: Intent, threshold: float) -> str:
     """The skill label when the model is confident enough, else FALLBACK (the dialog generator)."""
-    return intent.label if intent.confidence >= threshold else FALLBACK
+    return intent.label if intent.confidence >= threshold and intent.label not in OOS_LABELS else FALLBACK

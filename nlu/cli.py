@@ -51,22 +51,25 @@ def _user_errors() -> tuple[type[BaseException], ...]:
 
 @app.command("list")
 def list_models(ctx: typer.Context) -> None:
-    """List the registered intent models (and which are trained on HWU64 in the cache)."""
+    """List the product's intent models: shipped in the repository, or trained once on this machine."""
     from rich.table import Table
 
     from assistant.cli_state import settings_from
     from assistant.console import console
-    from nlu.registry import default_folder, models
+    from nlu.shipped import CATALOG, is_ready
 
     settings = settings_from(ctx)
-    table = Table(title="Intent models")
-    for column in ("name", "description", "trained on hwu64", "default"):
+    table = Table(title="Intent models (trained on HWU64 + out-of-scope)")
+    for column in ("name", "description", "weights", "default"):
         table.add_column(column)
-    for name, description in models.describe().items():
-        trained = (default_folder(name, settings) / "config.json").is_file()
-        table.add_row(
-            name, description, "yes" if trained else "no", "✓" if name == settings.nlu.model else ""
+    for name, entry in CATALOG.items():
+        ready = is_ready(name, settings.cache_dir)
+        where = (
+            "shipped"
+            if entry.shipped
+            else ("trained here" if ready else f"not yet: nlu train --product {name}")
         )
+        table.add_row(name, entry.description, where, "✓" if name == settings.nlu.model else "")
     console.print(table)
 
 
@@ -80,12 +83,20 @@ def train(
         str, typer.Option("--data", "-d", help="hwu64, clinc150, snips, atis, banking77 or a folder.")
     ] = "hwu64",
     out: Annotated[
-        Path | None, typer.Option(help="Folder to save to; default: the cache (used by the assistant).")
+        Path | None,
+        typer.Option(help="Folder to save to (default: the cache); use it with --set nlu.model=FOLDER."),
     ] = None,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
     option: OptionList = None,
     per_intent: Annotated[
         int | None, typer.Option(help="Train on at most N examples per intent (quick runs).")
+    ] = None,
+    product: Annotated[
+        str | None,
+        typer.Option(
+            help="Train product model NAME (e.g. minilm: the fine-tuned MiniLM) on the product dataset "
+            "with its fixed options, into the cache the assistant and the NLU lab load it from."
+        ),
     ] = None,
 ) -> None:
     """Train a model on a dataset, report test scores, save it (config.json + model.safetensors + vocab)."""
@@ -95,9 +106,12 @@ def train(
     from assistant.console import console, fail
     from nlu.data import load_dataset, subsample
     from nlu.evaluate import evaluate
-    from nlu.registry import create, default_folder
+    from nlu.registry import create
 
     settings = settings_from(ctx)
+    if product is not None:
+        _train_product(settings, product, out)
+        return
     try:
         dataset = load_dataset(data, settings.nlu.data_dir, seed=seed)
         if per_intent:
@@ -116,7 +130,8 @@ def train(
     except _user_errors() as exc:
         fail(str(exc))
         return
-    folder = out or default_folder(model, settings, Path(data).name if Path(data).is_dir() else data)
+    dataset_name = Path(data).name if Path(data).is_dir() else data
+    folder = out or Path(settings.cache_dir).expanduser() / "nlu" / "trained" / f"{model}-{dataset_name}"
     net.save(folder)
     table = Table(title=f"{model} on {dataset.name} (test)")
     table.add_column("metric")
@@ -130,6 +145,46 @@ def train(
                 table.add_row(key, f"{value:.4f}")
     console.print(table)
     console.print(f"Saved to {folder}")
+
+
+def _train_product(settings: Any, name: str, out: Path | None) -> None:
+    from assistant.console import console, fail
+    from nlu.registry import train_product
+    from nlu.shipped import CATALOG
+
+    if name not in CATALOG:
+        fail(f"Unknown product model {name!r}; known: {', '.join(CATALOG)}.")
+        return
+    try:
+        model, folder = train_product(name, settings, out)
+    except _user_errors() as exc:
+        fail(str(exc))
+        return
+    console.print(
+        f"Trained {name}: best validation score {model.metrics.get('best_valid', float('nan')):.4f}; "
+        f"saved to {folder}"
+    )
+
+
+@app.command()
+def ship(
+    ctx: typer.Context,
+    models: Annotated[
+        str, typer.Option(help="Comma-separated shipped models to rebuild (\"\": only measure them again).")
+    ] = "lstm,transformer,tfidf-logreg,minilm-frozen",
+) -> None:
+    """Maintainers: retrain the shipped models into nlu/shipped, with the report and checksum manifest."""
+    from assistant.cli_state import settings_from
+    from assistant.console import console, fail
+    from nlu.ship import ship as run_ship
+
+    settings = settings_from(ctx)
+    try:
+        run_ship(settings, [m.strip() for m in models.split(",") if m.strip()], log=console.print)
+    except _user_errors() as exc:
+        fail(str(exc))
+        return
+    console.print("Rebuilt nlu/shipped (REPORT.md, MANIFEST.json); commit it.")
 
 
 @app.command()
@@ -169,26 +224,14 @@ def predict(
     try:
         with status(f"Loading NLU model {settings.nlu.model}"):
             nlu = load_intent_model(settings.nlu.model, settings)
+        if as_json:
+            from nlu.ship import prediction_lines
+
+            print("\n".join(prediction_lines(nlu, lines)))
+            return
         intents = nlu.predict(lines)
     except _user_errors() as exc:
         fail(str(exc))
-        return
-    if as_json:
-        for text, intent in zip(lines, intents, strict=True):
-            routed = route(intent, nlu.threshold)
-            print(
-                json.dumps(
-                    {
-                        "text": text,
-                        "intent": intent.label,
-                        "confidence": round(intent.confidence, 4),
-                        "slots": intent.slot_dict(),
-                        "routed": routed,
-                        "fallback": routed == FALLBACK,
-                    },
-                    ensure_ascii=False,
-                )
-            )
         return
     table = Table(title=f"{nlu.name} (threshold {nlu.threshold:.2f})")
     for column in ("text", "intent", "confidence", "routed to", "slots"):
@@ -260,3 +303,65 @@ def compare(
         return
     console.print(rich_table(report["summary"]))
     console.print(f"Wrote {out / 'results.md'}, {out / 'results.json'} and plots to {out}")
+
+
+@app.command()
+def crossset(
+    ctx: typer.Context,
+    model: ModelOption = None,
+    split: Annotated[
+        str, typer.Option(help="test (default) or valid splits of CLINC150 and SNIPS.")
+    ] = "test",
+    include_doubtful: Annotated[
+        bool, typer.Option(help="Also count the doubtful pairs of nlu/data/crossset/mapping.tsv.")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="The full result as JSON on stdout.")] = False,
+) -> None:
+    """Cross-set accuracy of an HWU64 model on the CLINC150 and SNIPS utterances mapped to HWU64 labels."""
+    from rich.table import Table
+
+    from assistant.cli_state import settings_from
+    from assistant.console import console, fail, status
+    from nlu.crossset import evaluate_crossset
+    from nlu.registry import load_intent_model
+
+    settings = settings_from(ctx, {"nlu": {"model": model}})
+    try:
+        with status(f"Loading NLU model {settings.nlu.model}"):
+            nlu = load_intent_model(settings.nlu.model, settings)
+        result = evaluate_crossset(
+            nlu, split=split, data_dir=settings.nlu.data_dir, include_doubtful=include_doubtful
+        )
+    except _user_errors() as exc:
+        fail(str(exc))
+        return
+    if as_json:
+        print(json.dumps(result.to_dict(), indent=1, ensure_ascii=False))
+        return
+    table = Table(title=f"{nlu.name}: trained on HWU64, tested on mapped {split} utterances")
+    for column in ("source", "utterances", "intents", "accuracy %"):
+        table.add_column(column, justify="left" if column == "source" else "right")
+    for name, score in result.sources.items():
+        table.add_row(f"{name} → hwu64", str(score.n), str(score.intents), f"{score.accuracy * 100:.2f}")
+    table.add_row("macro (over sources)", str(result.n), "", f"{result.macro * 100:.2f}")
+    table.add_row("micro (all utterances)", str(result.n), "", f"{result.micro * 100:.2f}")
+    console.print(table)
+    worst = Table(title="Weakest intents")
+    for column in ("source intent", "hwu64", "n", "accuracy %"):
+        worst.add_column(column, justify="right" if column in ("n", "accuracy %") else "left")
+    for score in sorted(result.intents, key=lambda s: (s.accuracy, -s.n))[:10]:
+        worst.add_row(
+            f"{score.source}:{score.intent}",
+            "|".join(score.accepted),
+            str(score.n),
+            f"{score.accuracy * 100:.1f}",
+        )
+    console.print(worst)
+    if result.confusions:
+        console.print("Most common confusions (source intent → predicted):")
+        for source, intent, predicted, count in result.confusions[:10]:
+            console.print(f"  {source}:{intent} → {predicted}: {count}")
+    if result.oos_predictions:
+        console.print(f"{result.oos_predictions} mapped utterances were predicted oos (counted wrong).")
+    if result.missing_labels:
+        console.print(f"[yellow]The model lacks accepted labels:[/] {', '.join(result.missing_labels)}")

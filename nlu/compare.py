@@ -3,6 +3,9 @@ and write the table (Markdown + JSON) and plots into a reports folder.
 
 Runs are appended to `results.json` as they finish, so an interrupted comparison resumes where it stopped
 and several invocations (say, the LSTM on all datasets today, MiniLM on two tomorrow) make one table.
+
+A model trained on HWU64 is also scored cross-set (nlu.crossset): on the CLINC150 and SNIPS test utterances
+whose intent maps to an HWU64 label. Runs stored before that was measured show "–" in those columns.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from nlu import crossset
 from nlu.data import load_dataset, subsample
 from nlu.evaluate import evaluate
 
@@ -26,6 +30,8 @@ COLUMNS = [
     ("slot_f1", "Slot F1 %", 100),
     ("in_scope_accuracy", "In-scope %", 100),
     ("oos_recall", "OOS recall %", 100),
+    (crossset.RESULT_KEYS["clinc150"], "CLINC→HWU64 %", 100),
+    (crossset.RESULT_KEYS["snips"], "SNIPS→HWU64 %", 100),
     ("latency_p50_ms", "p50 ms", 1),
     ("latency_p95_ms", "p95 ms", 1),
     ("throughput", "utt/s", 1),
@@ -91,6 +97,7 @@ def run_compare(
     runs: list[dict] = [] if fresh else read_runs(results_file)
     done = {run["key"] for run in runs}
     seed_list = list(range(seeds)) if isinstance(seeds, int) else list(seeds)
+    cross_examples: list[crossset.CrossExample] | None = None  # loaded once, for the first HWU64 model
     for dataset_name in datasets:
         for seed in seed_list:
             dataset = None
@@ -112,6 +119,11 @@ def run_compare(
                 history = model.fit(dataset)
                 train_seconds = time.perf_counter() - started
                 result = evaluate(model, dataset).to_dict()
+                if crossset.is_hwu64_model(model.labels):
+                    if cross_examples is None:
+                        cross_examples = _cross_examples(data_dir, log)
+                    if cross_examples:
+                        result.update(crossset.evaluate_crossset(model, cross_examples).compare_fields())
                 result.update(
                     key=key,
                     seed=seed,
@@ -134,10 +146,23 @@ def run_compare(
                         if result["oos_recall"] is not None
                         else ""
                     )
+                    + (
+                        f", cross-set CLINC {result['crossset_clinc150']:.4f}, SNIPS {result['crossset_snips']:.4f}"
+                        if result.get("crossset_clinc150") is not None
+                        else ""
+                    )
                     + f", p50 {result['latency_p50_ms']:.2f} ms, {result['throughput']:.0f} utt/s, {train_seconds:.0f} s"
                 )
                 write_reports(runs, out_dir)
     return write_reports(runs if fresh else with_runs_on_disk(runs, results_file), out_dir)
+
+
+def _cross_examples(data_dir: Path | None, log: Callable[[str], None]) -> list[crossset.CrossExample]:
+    """The mapped CLINC150 / SNIPS test utterances, or none (logged) without the shared data folder."""
+    if not crossset.available(data_dir):
+        log("cross-set evaluation skipped: CLINC150 and SNIPS need the shared data folder (../shared/data)")
+        return []
+    return crossset.load_crossset("test", data_dir)
 
 
 def read_runs(results_file: Path) -> list[dict]:
@@ -238,7 +263,9 @@ def write_reports(runs: list[dict], out_dir: Path) -> dict:
     tmp.replace(out_dir / "results.json")
     text = (
         "# NLU comparison\n\nTest-split scores; accuracy is in-scope arg-max accuracy, in-scope % and OOS recall "
-        "use the threshold tuned on validation (CLINC150: on oos_val). Latency: one utterance per call; "
+        "use the threshold tuned on validation (CLINC150: on oos_val). CLINC→HWU64 and SNIPS→HWU64: accuracy "
+        "of a model trained on HWU64 on the CLINC150 / SNIPS test utterances whose intent maps to an HWU64 "
+        "label (nlu/data/crossset/mapping.tsv); – where not measured. Latency: one utterance per call; "
         "utt/s: batched.\n\n" + markdown(rows)
     )
     (out_dir / "results.md").write_text(text, encoding="utf-8")

@@ -17,6 +17,12 @@ from nlu.types import Dataset, Example
 
 DATASETS = ("hwu64", "clinc150", "snips", "atis", "banking77")
 PACKAGED = Path(__file__).resolve().parent / "data"
+# The product's own training set: HWU64's 64 intents plus an `oos` class (open questions and chat that the
+# dialog generator answers), from nlu/data/oos. Benchmarks keep using plain "hwu64".
+PRODUCT_DATASET = "assistant"
+OOS_LABEL = "oos"
+# open questions and chat (ours + CLINC150's oos), and CLINC150 requests no HWU64 intent covers
+OOS_FOLDERS = ("oos", "oos-clinc")
 VALID_FRACTION = 0.1
 
 
@@ -35,15 +41,17 @@ def shared_data_dir(explicit: Path | None = None) -> Path | None:
 
 
 def load_dataset(name_or_dir: str, data_dir: Path | None = None, seed: int = 0) -> Dataset:
-    """A dataset by name (see DATASETS) or a folder with {train,valid,test}/{seq.in,label[,seq.out]}."""
+    """A dataset by name (see DATASETS, or PRODUCT_DATASET) or a folder with {train,valid,test}/{seq.in,label[,seq.out]}."""
     folder = Path(name_or_dir).expanduser()
+    if name_or_dir == PRODUCT_DATASET:
+        return product_dataset(seed)
     if name_or_dir not in DATASETS and (folder / "train" / "seq.in").is_file():
         return _load_seq_folder(folder.name, folder, seed)
     if name_or_dir == "hwu64" and (PACKAGED / "hwu64" / "train" / "seq.in").is_file():
         return _load_seq_folder("hwu64", PACKAGED / "hwu64", seed)
     if name_or_dir not in DATASETS:
         raise DatasetError(
-            f"Unknown dataset {name_or_dir!r}. Known: {', '.join(DATASETS)}, or a folder with "
+            f"Unknown dataset {name_or_dir!r}. Known: {', '.join((*DATASETS, PRODUCT_DATASET))}, or a folder with "
             "train/seq.in and train/label."
         )
     root = shared_data_dir(data_dir)
@@ -56,6 +64,21 @@ def load_dataset(name_or_dir: str, data_dir: Path | None = None, seed: int = 0) 
     if loader is not None:
         return loader(root / name_or_dir, seed)
     return _load_seq_folder(name_or_dir, root / name_or_dir, seed)
+
+
+def product_dataset(seed: int = 0) -> Dataset:
+    """HWU64 plus the out-of-scope class: `oos` is a label like any other (not a threshold), so an open
+    question, or a request no skill serves, has somewhere to go. The test split is HWU64's; open questions are evaluated on held-out
+    sets (tests/natural/) and CLINC150's oos test."""
+    hwu = _load_seq_folder("hwu64", PACKAGED / "hwu64", seed)
+    train, valid = list(hwu.train), list(hwu.valid)
+    for folder in OOS_FOLDERS:
+        oos = _load_seq_folder(folder, PACKAGED / folder, seed)
+        if {ex.intent for ex in oos.train + oos.valid} != {OOS_LABEL}:
+            raise DatasetError(f"{PACKAGED / folder}: every line must be labelled {OOS_LABEL!r}")
+        train += oos.train
+        valid += oos.valid
+    return Dataset(PRODUCT_DATASET, train, valid, hwu.test)
 
 
 def _read_lines(path: Path) -> list[str]:

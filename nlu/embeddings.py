@@ -2,20 +2,97 @@
 
 Each word is encoded on its own by the sentence encoder (the Model2Vec idea): a 384-d vector that places
 "alarm" near "wake" and "lights" near "lamp". The from-scratch models start their word embeddings from
-these vectors (and learn from there); the vectors are cached under `cache_dir/nlu/minilm-word-vectors`.
-A general vocabulary (whole words of MiniLM's WordPiece vocabulary) extends the training vocabulary, so a
-word never seen in training still arrives with a meaningful vector.
+these vectors, kept frozen. A general vocabulary (whole words of MiniLM's WordPiece vocabulary) extends the
+training vocabulary, so a word never seen in training still arrives with a meaningful vector.
+
+The vectors of the general vocabulary and the product's training words ship in the repository
+(`nlu/shipped/vectors`, int8 with a scale per row, SHA-256 in the shipped manifest): distilling them is
+floating-point work whose last bits differ between CPUs, so shipping the bytes is what makes the product's
+models predict identically on every machine. Words outside that table (other datasets) are distilled here
+and cached under `cache_dir/nlu/minilm-word-vectors`, then standardised and quantised the same way.
 """
 
 from __future__ import annotations
 
 import json
 import os
+from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 
 DIM = 384
+STATIC_DIR = Path(__file__).resolve().parent / "shipped" / "vectors"
+STATIC_FILE = "minilm-static.safetensors"
+
+
+@dataclass(frozen=True)
+class StaticVectors:
+    """Standardised word vectors stored as int8 codes with one float32 scale per row."""
+
+    words: list[str]
+    codes: np.ndarray  # int8 [N, DIM]
+    scales: np.ndarray  # float32 [N]
+    mean: np.ndarray  # float32 [DIM]: the raw vectors' mean, subtracted before scaling
+    std: float  # the raw vectors' standard deviation (one number for the whole table)
+    index: dict[str, int] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "index", {w: i for i, w in enumerate(self.words)})
+
+    def __contains__(self, word: str) -> bool:
+        return word in self.index
+
+    def rows(self, words: list[str]) -> np.ndarray:
+        ids = np.array([self.index[w] for w in words], dtype=np.int64)
+        return self.codes[ids].astype(np.float32) * self.scales[ids, None]
+
+    @classmethod
+    def quantize(cls, words: list[str], raw: np.ndarray) -> StaticVectors:
+        """Standardise `raw` [N, DIM] over its own rows and quantise each row to int8."""
+        raw = raw.astype(np.float32)
+        mean = raw.mean(0).astype(np.float32)
+        std = float(raw.std())
+        codes, scales = quantize_rows((raw - mean) / (std + 1e-8))
+        return cls(list(words), codes, scales, mean, std)
+
+    def save(self, folder: Path) -> None:
+        from safetensors.numpy import save_file
+
+        folder.mkdir(parents=True, exist_ok=True)
+        arrays = {"codes": self.codes, "scales": self.scales, "mean": self.mean, "std": np.array([self.std])}
+        save_file(arrays, str(folder / STATIC_FILE))
+        (folder / "words.txt").write_text("\n".join(self.words) + "\n", encoding="utf-8")
+
+    @classmethod
+    def load(cls, folder: Path) -> StaticVectors:
+        from safetensors.numpy import load_file
+
+        arrays = load_file(str(folder / STATIC_FILE))
+        words = (folder / "words.txt").read_text(encoding="utf-8").splitlines()
+        if len(words) != len(arrays["codes"]):
+            raise ValueError(f"{folder}: {len(words)} words but {len(arrays['codes'])} vectors")
+        return cls(words, arrays["codes"], arrays["scales"], arrays["mean"], float(arrays["std"][0]))
+
+
+def quantize_rows(matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """int8 codes and per-row float32 scales (max |value| maps to 127)."""
+    scales = (np.abs(matrix).max(1) / 127.0).astype(np.float32)
+    scales[scales == 0] = 1.0
+    codes = np.clip(np.rint(matrix / scales[:, None]), -127, 127).astype(np.int8)
+    return codes, scales
+
+
+@lru_cache(maxsize=1)
+def shipped_vectors() -> StaticVectors | None:
+    """The vectors in the repository (checked against the shipped manifest), or None before they exist."""
+    if not (STATIC_DIR / STATIC_FILE).is_file():
+        return None
+    from nlu.shipped import verify_files
+
+    verify_files([STATIC_DIR / STATIC_FILE, STATIC_DIR / "words.txt"])
+    return StaticVectors.load(STATIC_DIR)
 
 
 def minilm_dir() -> Path:
@@ -31,8 +108,28 @@ def general_vocabulary() -> list[str]:
 
 
 def word_vectors(words: list[str], cache_dir: Path, batch_size: int = 512) -> np.ndarray:
-    """Distilled vectors for `words`, standardised (centred, unit variance); computed once and cached."""
-    folder = cache_dir / "nlu" / "minilm-word-vectors"
+    """Vectors for `words` [N, DIM]: shipped rows where there are some, others distilled once (cached)
+    and put on the shipped table's scale, so every row means the same thing."""
+    static = shipped_vectors()
+    missing = [w for w in dict.fromkeys(words) if static is None or w not in static]
+    if not missing:
+        return static.rows(words) if words else np.zeros((0, DIM), np.float32)
+    raw = distilled_vectors(missing, cache_dir, batch_size)
+    if static is None:  # building the shipped table itself (or it is absent): standardise over these words
+        extra = StaticVectors.quantize(missing, np.stack([raw[w] for w in missing]))
+    else:
+        codes, scales = quantize_rows(
+            (np.stack([raw[w] for w in missing]) - static.mean) / (static.std + 1e-8)
+        )
+        extra = StaticVectors(missing, codes, scales, static.mean, static.std)
+    return np.stack(
+        [static.rows([w])[0] if static is not None and w in static else extra.rows([w])[0] for w in words]
+    )
+
+
+def distilled_vectors(words: list[str], cache_dir: Path, batch_size: int = 512) -> dict[str, np.ndarray]:
+    """Raw MiniLM vectors for `words`, computed once and cached under `cache_dir`."""
+    folder = Path(cache_dir) / "nlu" / "minilm-word-vectors"
     cached = _read_cache(folder)
     missing = [w for w in dict.fromkeys(words) if w not in cached]
     if missing:
@@ -47,8 +144,7 @@ def word_vectors(words: list[str], cache_dir: Path, batch_size: int = 512) -> np
                 cached.update(zip(chunk, vectors.astype(np.float32), strict=True))
                 progress.advance(task, len(chunk))
         _write_cache(folder, cached)
-    matrix = np.stack([cached[w] for w in words]) if words else np.zeros((0, DIM), np.float32)
-    return ((matrix - matrix.mean(0, keepdims=True)) / (matrix.std() + 1e-8)).astype(np.float32)
+    return {w: cached[w] for w in words}
 
 
 def _encoder():

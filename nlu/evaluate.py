@@ -8,7 +8,7 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from nlu.calibrate import route
+from nlu.calibrate import FALLBACK, route
 from nlu.slots import span_f1
 from nlu.tokenize import MAX_WORDS, words
 from nlu.types import Dataset, IntentModel
@@ -73,7 +73,7 @@ def evaluate(model: IntentModel, dataset: Dataset, latency_samples: int = 200) -
         routed = [route(p, model.threshold) for p in predictions]
         in_scope_accuracy = float(np.mean([routed[i] == test[i].intent for i in in_scope]))
         oos = [i for i, ex in enumerate(test) if ex.intent == dataset.oos_label]
-        oos_recall = float(np.mean([predictions[i].confidence < model.threshold for i in oos]))
+        oos_recall = float(np.mean([routed[i] == FALLBACK for i in oos]))
 
     latencies = []
     sample = texts[: max(1, latency_samples)]

@@ -1,9 +1,9 @@
 """The intent-model registry (name -> class) and the loader the assistant's dialog layer calls.
 
-`load_intent_model("lstm", settings)` returns the product's default model trained on HWU64: loaded from
-`settings.cache_dir / "nlu" / "lstm-hwu64"`, trained there first if missing (set-up does it once through
-`assistant models prepare`). Any registry name works the same way; a folder saved by `assistant nlu train`
-is loaded as it is. The caller keeps the returned model for the life of the process.
+`load_intent_model("lstm", settings)` returns a product model (nlu.shipped.CATALOG): the shipped weights
+in the repository, or, for the fine-tuned MiniLM, the folder `assistant nlu train --product minilm` wrote
+into the cache. A folder saved by `assistant nlu train` is loaded as it is. Loading never trains. The
+caller keeps the returned model for the life of the process.
 """
 
 from __future__ import annotations
@@ -12,14 +12,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from assistant.registry import Registry, UnknownBackendError
+from nlu.data import PRODUCT_DATASET
 from nlu.models.base import BaseIntentModel, ModelFolderError, read_config
+from nlu.shipped import CATALOG, ShippedModelError, cache_folder, product_folder
 
 if TYPE_CHECKING:
     from assistant.config import Settings
     from nlu.types import IntentModel
 
 models: Registry[BaseIntentModel] = Registry("nlu")
-PRODUCT_DATASET = "hwu64"
 
 
 def _classes() -> dict[str, type[BaseIntentModel]]:
@@ -53,49 +54,58 @@ def load_folder(folder: Path, device: str = "cpu") -> BaseIntentModel:
     return cls.load(Path(folder), device=device)
 
 
-def default_folder(name: str, settings: Settings, dataset: str = PRODUCT_DATASET) -> Path:
-    return Path(settings.cache_dir).expanduser() / "nlu" / f"{name}-{dataset}"
+def product_names() -> list[str]:
+    """The models the assistant and the NLU lab offer, default first."""
+    return list(CATALOG)
 
 
-def ensure_trained(name: str, settings: Settings, dataset: str = PRODUCT_DATASET) -> tuple[Path, bool]:
-    """The cached folder of registry model `name` trained on `dataset`; trains and saves it if missing.
-
-    Returns (folder, trained_now). Training writes to a temporary folder first, so an interrupted run
-    never leaves a half-saved model behind.
-    """
+def train_product(name: str, settings: Settings, out: Path | None = None) -> tuple[BaseIntentModel, Path]:
+    """Train product model `name` on the product dataset with its catalog options (the best of its seeds
+    on validation) and save it (to `out`, else the cache for the fine-tuned MiniLM). Written to a
+    temporary folder first, so an interrupted run never leaves a half-saved model behind."""
     import shutil
 
     from nlu.data import load_dataset
 
-    models.get(name)  # unknown names fail here with the list of known ones
-    folder = default_folder(name, settings, dataset)
-    if (folder / "config.json").is_file():
-        return folder, False
-    data = load_dataset(dataset, settings.nlu.data_dir)
-    model = create(name, device=settings.resolved_device(), cache_dir=Path(settings.cache_dir).expanduser())
-    model.fit(data)
+    entry = CATALOG[name]
+    folder = Path(out) if out else cache_folder(name, settings.cache_dir)
+    data = load_dataset(PRODUCT_DATASET, settings.nlu.data_dir)
+    model: BaseIntentModel | None = None
+    for seed in range(entry.seeds):
+        candidate = create(
+            entry.model,
+            device=settings.resolved_device(),
+            cache_dir=Path(settings.cache_dir).expanduser(),
+            **{**entry.options, "seed": seed},
+        )
+        candidate.fit(data)
+        if model is None or candidate.metrics.get("best_valid", 0) > model.metrics.get("best_valid", 0):
+            model = candidate
+    assert model is not None
     tmp = folder.with_name(folder.name + ".partial")
     shutil.rmtree(tmp, ignore_errors=True)
     model.save(tmp)
     shutil.rmtree(folder, ignore_errors=True)
     tmp.rename(folder)
-    return folder, True
+    return model, folder
 
 
 def load_intent_model(name_or_dir: str, settings: Settings) -> IntentModel:
-    """A ready model: a saved folder, or a registry name trained on HWU64 (cached; trained if missing).
+    """A ready model: a product model by name (see product_names) or a folder saved by `nlu train`.
 
     `settings.nlu.threshold`, when set, overrides the threshold tuned on validation data.
     """
-    path = Path(name_or_dir).expanduser()
-    if name_or_dir not in models and path.is_dir():
-        model = load_folder(path, settings.resolved_device())
-    elif name_or_dir in models:
-        folder, _ = ensure_trained(name_or_dir, settings)
+    if name_or_dir in CATALOG:
+        try:
+            folder = product_folder(name_or_dir, settings.cache_dir)
+        except ShippedModelError as exc:
+            raise ModelFolderError(str(exc)) from None
         model = load_folder(folder, settings.resolved_device())
+    elif (path := Path(name_or_dir).expanduser()).is_dir():
+        model = load_folder(path, settings.resolved_device())
     else:
         raise UnknownBackendError(
-            f"Unknown NLU model {name_or_dir!r}: not a registered model ({', '.join(models.names())}) "
+            f"Unknown NLU model {name_or_dir!r}: not a product model ({', '.join(product_names())}) "
             "and not a folder saved by `assistant nlu train`."
         )
     if settings.nlu.threshold is not None:
@@ -104,11 +114,14 @@ def load_intent_model(name_or_dir: str, settings: Settings) -> IntentModel:
 
 
 def prepare_default_model(settings: Settings) -> str:
-    """Preparation step: the configured NLU model (default `lstm`) trained on HWU64 in the cache."""
+    """Preparation step: check that the configured NLU model is there (shipped ones are verified)."""
     name = settings.nlu.model
-    if name not in models:
-        path = Path(name).expanduser()
-        read_config(path)  # a user folder: check it is a saved model, nothing to train
-        return f"using the saved model in {path}"
-    folder, trained = ensure_trained(name, settings)
-    return f"{'trained' if trained else 'already trained'} {name} on {PRODUCT_DATASET} in {folder}"
+    if name in CATALOG:
+        try:
+            folder = product_folder(name, settings.cache_dir)
+        except ShippedModelError as exc:
+            raise ModelFolderError(str(exc)) from None
+        return f"{name}: {'shipped' if CATALOG[name].shipped else 'trained'} weights verified in {folder}"
+    path = Path(name).expanduser()
+    read_config(path)  # a user folder: check it is a saved model, nothing to train
+    return f"using the saved model in {path}"

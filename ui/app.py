@@ -113,8 +113,15 @@ def build_app(pipeline: Any, settings: Settings) -> gr.Blocks:
             except Exception:
                 log.exception("page load failed")
                 gr.Warning("The database is not reachable right now; the page may not work.")
-                return (None, [], state_panel(None), fired_panel([]), gr.skip(), *latest_report())
-            return (current, chat, side, fired, convs, *latest_report())
+                return (
+                    None,
+                    [],
+                    state_panel(None),
+                    fired_panel([]),
+                    gr.skip(),
+                    *latest_report(settings.nlu.reports_dir),
+                )
+            return (current, chat, side, fired, convs, *latest_report(settings.nlu.reports_dir))
 
         demo.load(
             on_load,

@@ -1,8 +1,9 @@
 """The NLU lab tab: one utterance through several intent models side by side, the latest comparison
 report, and training a model from the page.
 
-Models not trained yet are trained (and cached) the first time they are compared, as in the CLI; the
-picker says which ones are ready so nobody starts a long training by accident.
+The shipped models are ready on first start, and so is their report (nlu/shipped/REPORT.md) until a
+comparison of your own replaces it. The fine-tuned MiniLM is trained once by a command the picker names;
+picking it before that says so instead of training (loading never trains).
 """
 
 from __future__ import annotations
@@ -21,15 +22,31 @@ from ui.render import comparison_table
 
 log = logging.getLogger("assistant.ui")
 
-REPORT_DIR = Path("reports/nlu")  # where `assistant nlu compare` writes by default
 TRAIN_CONCURRENCY = 1  # training is CPU-heavy: one at a time for the whole server
 
 
 def trained_names(settings: Settings, names: list[str]) -> list[str]:
-    """Registry names that already have a cached model trained on the product dataset."""
-    from nlu.registry import default_folder
+    """Product models that are ready to load: shipped, or trained once on this machine."""
+    from nlu.shipped import is_ready
 
-    return [n for n in names if (default_folder(n, settings) / "config.json").is_file()]
+    return [n for n in names if is_ready(n, settings.cache_dir)]
+
+
+def not_ready_note(settings: Settings, names: list[str]) -> str:
+    from nlu.shipped import CATALOG
+
+    ready = set(trained_names(settings, names))
+    missing = [n for n in names if n not in ready and n in CATALOG]
+    return " ".join(
+        f"`{n}` ({CATALOG[n].description}): train it once with `assistant nlu train --product {n}`."
+        for n in missing
+    )
+
+
+def registry_names() -> list[str]:
+    from nlu.registry import models
+
+    return models.names()
 
 
 def web_models_dir(settings: Settings) -> Path:
@@ -42,13 +59,18 @@ def saved_models(settings: Settings) -> list[Path]:
     return sorted(p for p in folder.iterdir() if (p / "config.json").is_file()) if folder.is_dir() else []
 
 
-def latest_report(folder: Path = REPORT_DIR) -> tuple[str, list[str]]:
-    """The Markdown of the latest `assistant nlu compare` report and its plot files."""
+def latest_report(folder: Path) -> tuple[str, list[str]]:
+    """The Markdown of the latest `assistant nlu compare` report and its plot files; before any, the
+    report measured on the shipped models."""
+    from nlu.ship import REPORT_MD
+
     md = folder / "results.md"
     if not md.is_file():
+        shipped = REPORT_MD.read_text(encoding="utf-8") if REPORT_MD.is_file() else ""
         return (
-            f"No comparison report yet in `{folder}`. Run `assistant nlu compare` "
-            "(or a quick one: `assistant nlu compare --seeds 1 --per-intent 20`).",
+            f"{shipped}\n\n*No comparison of your own yet in `{folder}`: `assistant nlu compare` "
+            "trains and measures models on the five benchmark sets (a quick one: "
+            "`assistant nlu compare --seeds 1 --per-intent 20`).*",
             [],
         )
     stamp = time.strftime("%Y-%m-%d %H:%M", time.localtime(md.stat().st_mtime))
@@ -81,22 +103,21 @@ class NLULabTab:
                     self.names + [str(p) for p in saved_models(self.settings)],
                     value=default,
                     label="Models to compare",
-                    info="Trained: "
-                    + (", ".join(ready) or "none yet")
-                    + ". Others are trained on HWU64 the first time (can take minutes).",
+                    info="Ready: "
+                    + (", ".join(ready) or "none")
+                    + ". "
+                    + not_ready_note(self.settings, self.names),
                     elem_id="lab-models",
                 )
                 self.compare = gr.Button("Compare", variant="primary", elem_id="lab-compare")
         self.results = gr.HTML(elem_id="lab-results")
-        with gr.Accordion("Latest `assistant nlu compare` report", open=False):
+        with gr.Accordion("NLU comparison report", open=False):
             self.refresh = gr.Button("Reload report", size="sm")
             self.report = gr.Markdown(elem_id="lab-report")
             self.plots = gr.Gallery(label="Plots", columns=2, height="auto", elem_id="lab-plots")
         with gr.Accordion("Train a model", open=False):
             with gr.Row():
-                self.train_model = gr.Dropdown(
-                    self.names, value=self.names[0] if self.names else None, label="Model"
-                )
+                self.train_model = gr.Dropdown(registry_names(), value=registry_names()[0], label="Model")
                 self.train_data = gr.Dropdown(
                     ["hwu64", "clinc150", "snips", "atis", "banking77"], value="hwu64", label="Dataset"
                 )
@@ -136,7 +157,7 @@ class NLULabTab:
         )
 
     def on_report(self) -> tuple[str, list[str]]:
-        return latest_report()
+        return latest_report(self.settings.nlu.reports_dir)
 
     @friendly
     def on_compare(self, text: str, names: list[str]) -> str:

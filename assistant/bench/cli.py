@@ -316,3 +316,94 @@ def bench_load(
         for kind, count in run["error_kinds"].items():
             console.print(f"[yellow]{run['users']} users, {count}×:[/] {kind}")
     _write_report(report, out)
+
+
+@app.command("natural")
+def bench_natural(
+    ctx: typer.Context,
+    out: Annotated[Path, typer.Option(help="JSON report path.")] = Path("reports/bench_natural.json"),
+    model: Annotated[
+        str | None, typer.Option(help="NLU model: a product name or a saved folder (default: nlu.model).")
+    ] = None,
+    cases: Annotated[
+        Path | None, typer.Option(help="Request set (default tests/natural/requests.jsonl).")
+    ] = None,
+    rules_only: Annotated[
+        bool, typer.Option(help="No NLU model: only the skills' own rules can act (a lower bound).")
+    ] = False,
+) -> None:
+    """Natural requests: each held-out request through NLU and the dialog manager, checked by its outcome
+    (the alarm, timer, reminder, event, list or number it produced); accuracy per category and failures."""
+    from assistant.bench import natural as bench
+    from assistant.cli_state import settings_from
+    from assistant.console import fail, progress_bar, status
+
+    settings = settings_from(ctx)
+    try:
+        requests = bench.load_cases(cases or bench.DEFAULT_CASES)
+    except (OSError, ValueError, KeyError) as exc:
+        fail(f"Cannot read the request set: {exc}")
+    name = "none (rules only)" if rules_only else (model or settings.nlu.model)
+    nlu_model = None
+    if not rules_only:
+        try:
+            with status(f"Loading the {name} NLU model…"):
+                nlu_model = bench.load_product_model(settings, name)
+        except Exception as exc:  # not prepared / not shipped: say how, no traceback
+            fail(f"Cannot load the NLU model {name!r}: {exc}")
+    with progress_bar() as progress:
+        task = progress.add_task("natural requests", total=len(requests))
+        outcomes = bench.evaluate(settings, nlu_model, requests, lambda: progress.advance(task))
+    bench.print_report(outcomes)
+    _write_report(bench.report(settings, name, outcomes), out)
+
+
+@app.command("routing")
+def bench_routing(
+    ctx: typer.Context,
+    out: Annotated[Path, typer.Option(help="JSON report path.")] = Path("reports/bench_routing.json"),
+    model: Annotated[
+        str | None, typer.Option(help="NLU model: a product name or a saved folder (default: nlu.model).")
+    ] = None,
+    show: Annotated[int, typer.Option(help="Misses to list per set.")] = 20,
+) -> None:
+    """Open questions through NLU and the dialog manager: the share that reaches the generator (our held-out
+    set and CLINC150's oos test), with the misses and the skill that took them."""
+    from collections import Counter
+    from dataclasses import asdict
+
+    from rich.table import Table
+
+    from assistant.bench import routing as bench
+    from assistant.cli_state import settings_from
+    from assistant.console import console, fail, status
+
+    settings = settings_from(ctx)
+    name = model or settings.nlu.model
+    try:
+        with status(f"Routing the open-question sets with {name}…"):
+            results = bench.route_sets(settings, bench.default_sets(settings), name)
+    except Exception as exc:  # a model that is not there, a missing set: say so, no traceback
+        fail(f"Cannot route with the NLU model {name!r}: {exc}")
+        return
+    table = Table(title=f"Open questions reaching the generator ({name})")
+    for column in ("set", "questions", "to generator", "%", "taken by skills (most)"):
+        table.add_column(column, justify="left" if column in ("set", "taken by skills (most)") else "right")
+    for r in results:
+        taken = Counter(m.routed_to.removeprefix("skill:") for m in r.misses).most_common(4)
+        table.add_row(
+            r.name,
+            str(r.total),
+            str(r.to_generator),
+            f"{r.rate:.2f}",
+            ", ".join(f"{s} {n}" for s, n in taken),
+        )
+    console.print(table)
+    for r in results:
+        for miss in r.misses[:show]:
+            console.print(f"  [dim]{r.name}[/] → {miss.routed_to} ({miss.detail}): {miss.text}")
+    report = {
+        "model": name,
+        "sets": [{**asdict(r), "rate": round(r.rate, 2)} for r in results],
+    }
+    _write_report(report, out)

@@ -110,7 +110,7 @@ class Scheduler:
         local_now = now.astimezone(self.tz)
         for scope in scopes:
             try:
-                timers = self.memory.claim_due_timers(now, scope)
+                timers = self.memory.claim_due_timers(now, scope, self.tz)
                 reminders = self.memory.claim_due_reminders(now, scope)
             except DatabaseError:
                 log.exception("scheduler could not read the memory")

@@ -111,7 +111,9 @@ class Turn(Base):
 
 
 class Timer(Base):
-    """Timers and alarms: `kind` is 'timer' or 'alarm'; `status` is active, fired or cancelled."""
+    """Timers and alarms: `kind` is 'timer' or 'alarm'; `status` is active, fired or cancelled. An alarm
+    with `repeat` ("daily", "weekdays", "monday,thursday": see recurrence.py) stays active and moves to its
+    next occurrence each time it goes off."""
 
     __tablename__ = "timers"
     __table_args__ = (Index("ix_timers_status_due", "status", "due_at"),)
@@ -124,6 +126,7 @@ class Timer(Base):
     duration_s: Mapped[float | None] = mapped_column(Float)
     status: Mapped[str] = mapped_column(String(16), default="active")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    repeat: Mapped[str | None] = mapped_column(String(100))
 
 
 class Reminder(Base):

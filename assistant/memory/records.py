@@ -68,6 +68,7 @@ class TimerRecord:
     duration_s: float | None
     status: str  # active, fired, cancelled
     created_at: datetime
+    repeat: str | None = None  # a recurring alarm: "daily", "weekdays", "monday,thursday"...
 
 
 @dataclass(frozen=True)

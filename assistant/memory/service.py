@@ -6,7 +6,8 @@ read, change or delete another's conversations, facts, timers or lists.
 
 from __future__ import annotations
 
-from datetime import datetime
+from dataclasses import replace
+from datetime import UTC, datetime, tzinfo
 from typing import Any
 
 from sqlalchemy import delete, func, or_, select, update
@@ -37,6 +38,7 @@ from assistant.memory.records import (
     TurnRecord,
     UserRecord,
 )
+from assistant.memory.recurrence import next_occurrence, repeat_days, repeat_name
 
 MAX_TEXT_CHARS = 1_100_000  # a turn's text: 1 MB of input is stored; beyond that it is refused
 MAX_NAME_CHARS = 200
@@ -287,14 +289,25 @@ class Memory:
         kind: str = "timer",
         label: str | None = None,
         duration_s: float | None = None,
+        repeat: str | None = None,
     ) -> TimerRecord:
+        """A timer or alarm; `repeat` ("daily", "weekdays", "monday,thursday") makes an alarm recurring."""
         if kind not in TIMER_KINDS:
             raise MemoryInputError(f"kind must be one of {TIMER_KINDS}, not {kind!r}.")
         _check_aware(due_at, "due_at")
         if label is not None:
             label = _check_text(label, "A timer label", 500)
+        if repeat is not None:
+            if kind != "alarm":
+                raise MemoryInputError("Only alarms can repeat.")
+            try:
+                repeat = repeat_name(repeat_days(repeat))
+            except ValueError as exc:
+                raise MemoryInputError(str(exc)) from None
         with self.db.write() as session:
-            row = Timer(user_id=user_id, kind=kind, label=label, due_at=due_at, duration_s=duration_s)
+            row = Timer(
+                user_id=user_id, kind=kind, label=label, due_at=due_at, duration_s=duration_s, repeat=repeat
+            )
             session.add(row)
             session.flush()
             return self._timer_record(row)
@@ -319,11 +332,16 @@ class Memory:
             )
             return result.rowcount > 0
 
-    def claim_due_timers(self, now: datetime, user_id: int | None = None) -> list[TimerRecord]:
-        """Mark active timers due by `now` as fired and return them: each fires exactly once."""
-        return [self._timer_record(row) for row in self._claim_due(Timer, now, user_id)]
+    def claim_due_timers(
+        self, now: datetime, user_id: int | None = None, tz: tzinfo | None = None
+    ) -> list[TimerRecord]:
+        """Mark active timers due by `now` as fired and return them: each fires exactly once. A recurring
+        alarm is returned as fired and stays active, moved to its next occurrence (local time in `tz`)."""
+        return self._claim_due(Timer, now, user_id, tz or UTC)
 
-    def _claim_due(self, model: type[Timer] | type[Reminder], now: datetime, user_id: int | None) -> list:
+    def _claim_due(
+        self, model: type[Timer] | type[Reminder], now: datetime, user_id: int | None, tz: tzinfo = UTC
+    ) -> list:
         """Flip active rows due by `now` to 'fired' in one write transaction (so two pollers never share)."""
         _check_aware(now, "now")
         with self.db.write() as session:
@@ -333,10 +351,16 @@ class Memory:
             if user_id is not None:
                 statement = statement.where(model.user_id == user_id)
             rows = session.scalars(statement.order_by(model.due_at, model.id)).all()
+            fired = []
             for row in rows:
+                if isinstance(row, Timer) and row.repeat:
+                    fired.append(replace(self._timer_record(row), status="fired"))
+                    row.due_at = next_occurrence(row.due_at, row.repeat, tz, now)
+                    continue
                 row.status = "fired"
+                fired.append(self._timer_record(row) if isinstance(row, Timer) else row)
             session.flush()
-            return list(rows)
+            return fired
 
     # --- reminders ----------------------------------------------------------------------------------
 
@@ -527,7 +551,15 @@ class Memory:
     @staticmethod
     def _timer_record(row: Timer) -> TimerRecord:
         return TimerRecord(
-            row.id, row.user_id, row.kind, row.label, row.due_at, row.duration_s, row.status, row.created_at
+            row.id,
+            row.user_id,
+            row.kind,
+            row.label,
+            row.due_at,
+            row.duration_s,
+            row.status,
+            row.created_at,
+            row.repeat,
         )
 
     @staticmethod

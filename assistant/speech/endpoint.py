@@ -34,6 +34,12 @@ _TRAILING = (
     "um uh er erm hmm ah like"
 )
 TRAILING_WORDS = frozenset(_TRAILING.split())
+# "what is 12 times ...": an arithmetic operator after a number still waits for its other operand
+_OPERATOR_END = re.compile(
+    r"(?:\d|\b(?:zero|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|"
+    r"fifty|hundred|thousand|million|half))\s+(?:times|minus|multiplied(?: by)?|divided(?: by)?|over|"
+    r"to the power of)$"
+)
 _WORD = re.compile(r"[\w']+")
 # the shortest silence an utterance can end on: it keeps this much tail, and every pause is offered by then
 EARLIEST_END_MS = TAIL_FRAMES * FRAME * 1000 / SAMPLE_RATE
@@ -45,7 +51,7 @@ def trails_off(text: str) -> bool:
     if not stripped or stripped.endswith((",", "-", "–", "—", "…", "...", ";", ":")):
         return True
     words = _WORD.findall(stripped.lower())
-    return not words or words[-1] in TRAILING_WORDS
+    return not words or words[-1] in TRAILING_WORDS or bool(_OPERATOR_END.search(" ".join(words)))
 
 
 @dataclass(frozen=True)

@@ -35,6 +35,10 @@ NEURAL_DEFAULTS: dict[str, Any] = {
 }
 
 
+WORD_TABLE = "embed.words.weight"
+SPECIAL_ROWS = "embed.words.special"  # saved instead of WORD_TABLE when the table is shipped vectors
+
+
 def default_cache_dir() -> Path:
     from platformdirs import user_cache_dir
 
@@ -182,15 +186,45 @@ class NeuralIntentModel(BaseIntentModel):
 
         assert self.tokenizer is not None and self.net is not None
         state = {k: v.detach().cpu().contiguous() for k, v in self.net.state_dict().items()}
+        if self._table_is_shipped(state[WORD_TABLE]):
+            # the frozen table is rows of the shipped static vectors: keep only <pad>/<unk>, rebuild on load
+            state[SPECIAL_ROWS] = state.pop(WORD_TABLE)[:2].clone()
         save_file(state, str(folder / "model.safetensors"))
         self.tokenizer.save(folder)
 
+    def _table_is_shipped(self, table) -> bool:  # type: ignore[no-untyped-def]
+        import torch
+
+        from nlu.embeddings import shipped_vectors
+
+        assert self.tokenizer is not None
+        static = shipped_vectors()
+        words = self.tokenizer.vocab[2:]
+        if not self.config["pretrained"] or static is None or any(w not in static for w in words):
+            return False
+        return bool(torch.equal(table[2:], torch.from_numpy(static.rows(words))))
+
     def _load_weights(self, folder: Path) -> None:
+        import torch
         from safetensors.torch import load_file
+
+        from nlu.models.base import ModelFolderError
 
         self.tokenizer = Tokenizer.load(folder)
         self.net = self._build_net()
-        self.net.load_state_dict(load_file(str(folder / "model.safetensors"), device=self.device))
+        state = load_file(str(folder / "model.safetensors"), device="cpu")
+        if SPECIAL_ROWS in state:
+            from nlu.embeddings import shipped_vectors
+
+            static = shipped_vectors()
+            words = self.tokenizer.vocab[2:]
+            if static is None or any(w not in static for w in words):
+                raise ModelFolderError(
+                    f"{folder} uses the shipped word vectors (nlu/shipped/vectors), which are missing or "
+                    "lack some of its words; re-train the model."
+                )
+            state[WORD_TABLE] = torch.cat([state.pop(SPECIAL_ROWS), torch.from_numpy(static.rows(words))])
+        self.net.load_state_dict({k: v.to(self.device) for k, v in state.items()})
         self.net.eval()
 
 

@@ -136,7 +136,13 @@ def app_url(tmp_path_factory: pytest.TempPathFactory, chromium_path: str) -> Ite
     from assistant.pipeline import Pipeline
     from ui.app import build_app, launch
 
-    settings = load_settings({"data_dir": tmp_path_factory.mktemp("data"), "tts": {"deterministic": True}})
+    settings = load_settings(
+        {
+            "data_dir": tmp_path_factory.mktemp("data"),
+            "tts": {"deterministic": True},
+            "nlu": {"reports_dir": tmp_path_factory.mktemp("no-reports")},  # a first start: none run yet
+        }
+    )
     pipeline = Pipeline(settings)
     pipeline.warm_up()  # the real default models, loaded once for all the tests
     demo = build_app(pipeline, settings)

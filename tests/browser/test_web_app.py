@@ -113,28 +113,37 @@ def test_spoken_request_through_fake_microphone(new_page):
     assert [c["index"] for c in wait_until_spoken(page) if c["event"] == "playing"][:1] == [0]
 
 
-def test_nlu_lab_compares_two_models(new_page):
+def test_nlu_lab_compares_the_shipped_models_on_first_start(new_page):
+    from nlu.shipped import CATALOG
+
+    shipped = {name for name, entry in CATALOG.items() if entry.shipped}
     page = new_page()
     page.get_by_role("tab", name="NLU lab").click()
     models = page.locator("#lab-models")
-    for checkbox in models.locator("input[type=checkbox]").all():
-        if checkbox.is_checked():
-            checkbox.uncheck()
-    models.get_by_label("lstm", exact=True).check()
-    models.get_by_label("tfidf-logreg", exact=True).check()
+    checked = {
+        box.get_attribute("value") or box.evaluate("(el) => el.closest('label').innerText.trim()")
+        for box in models.locator("input[type=checkbox]").all()
+        if box.is_checked()
+    }
+    assert checked == shipped  # every shipped model is ready, nothing to train first
     page.locator("#lab-utterance textarea").fill("wake me up at seven tomorrow morning")
     page.locator("#lab-compare").click()
     cells = page.locator("#lab-results .nlu-model")
-    cells.nth(1).wait_for(timeout=TURN_TIMEOUT * 2)  # tf-idf trains on first use
-    assert cells.count() == 2
-    assert {cells.nth(i).get_attribute("data-model") for i in range(2)} == {"lstm", "tfidf-logreg"}
-    for i in range(2):
+    cells.nth(len(shipped) - 1).wait_for(timeout=TURN_TIMEOUT * 2)
+    assert cells.count() == len(shipped)
+    assert {cells.nth(i).get_attribute("data-model") for i in range(len(shipped))} == shipped
+    for i in range(len(shipped)):
         cell = cells.nth(i)
         assert cell.locator(".error").count() == 0, cell.inner_text()
         assert cell.locator("ol.topk li").count() == 3
         confidences = [float(x) for x in cell.locator(".conf").all_inner_texts()]
         assert confidences == sorted(confidences, reverse=True)
         assert re.search(r"[\d.]+ ms", cell.locator(".latency").inner_text())
+    # the report panel shows numbers measured on the shipped models before any comparison was run
+    page.get_by_text("NLU comparison report").click()
+    report = page.locator("#lab-report")
+    report.get_by_text("Shipped NLU models").wait_for(timeout=30_000)
+    assert "HWU64 test acc" in report.inner_text()
 
 
 def test_two_users_chat_at_once_and_see_only_their_own_history(new_page):
@@ -236,12 +245,20 @@ def test_typed_reply_is_spoken_sentence_by_sentence(new_page):
     page.get_by_label("Speak replies to typed messages too").check()
     send(page, "tell me a short story about a brave little robot")
     wait_for_turn(page, 1)
-    clips = wait_until_spoken(page)
-    arrived = [c for c in clips if c["event"] == "arrived"]
-    playing = [c for c in clips if c["event"] == "playing"]
-    assert arrived and playing and playing[0]["index"] == 0
+    wait_until_spoken(page)
+    # The reply comes as one clip per sentence, numbered from 0, and the page plays every clip, in order.
+    # (How much playback overlaps synthesis is a speed question for `assistant bench e2e`, not asserted.)
+    page.wait_for_function(
+        """() => { const log = window.assistantVoice.log;
+                   const turn = log[log.length - 1].turn, mine = log.filter((e) => e.turn === turn);
+                   const n = (ev) => mine.filter((e) => e.event === ev).length;
+                   return !window.assistantVoice.playing && n('playing') === n('arrived'); }""",
+        timeout=TURN_TIMEOUT,
+    )
+    clips = spoken_clips(page)
+    arrived = [c["index"] for c in clips if c["event"] == "arrived"]
+    played = [c["index"] for c in clips if c["event"] == "playing"]
+    assert arrived == list(range(len(arrived))) and played == arrived, clips
+    assert not [c for c in clips if c["event"] == "blocked"], clips
     # The whole reply is also in the replay player.
     assert served_audio_seconds(page, "#reply-audio") > 0.3
-    # With more than one sentence, the first one played before the last one had even arrived.
-    if len(arrived) > 1:
-        assert playing[0]["at"] < arrived[-1]["at"], clips

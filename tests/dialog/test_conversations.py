@@ -101,15 +101,16 @@ def test_list_add_and_query(chat: Chat, memory) -> None:
     assert chat.reply("add milk and eggs to my shopping list", "lists_createoradd") == (
         "Added milk and eggs to your shopping list."
     )
+    # the grocery list is the shopping list (one list, not a second one beside it)
     assert chat.reply("put paper towels on the grocery list", "lists_createoradd") == (
-        "Added paper towels to your grocery list."
+        "Added paper towels to your shopping list."
     )
     assert chat.reply("add milk to my shopping list", "lists_createoradd") == (
         "Milk is already on your shopping list."
     )
     query = chat.say("what's on my shopping list?", "lists_query")
-    assert query.result.text == "Your shopping list has 2 items: milk and eggs."
-    assert query.result.data["list"] == {"name": "shopping", "items": ["milk", "eggs"]}
+    assert query.result.text == "Your shopping list has 3 items: milk, eggs and paper towels."
+    assert query.result.data["list"] == {"name": "shopping", "items": ["milk", "eggs", "paper towels"]}
     assert (
         chat.reply("remove eggs from my shopping list", "lists_remove")
         == "Removed eggs from your shopping list."
@@ -117,10 +118,8 @@ def test_list_add_and_query(chat: Chat, memory) -> None:
     assert (
         chat.reply("is bread on my shopping list", "lists_query") == "No, bread isn't on your shopping list."
     )
-    assert chat.reply("what lists do i have", "lists_query") == (
-        "You have 2 lists: grocery (1 item) and shopping (1 item)."
-    )
-    assert [i.text for i in memory.get_list(chat.user_id, "shopping").items] == ["milk"]
+    assert chat.reply("what lists do i have", "lists_query") == "You have 1 list: shopping (2 items)."
+    assert [i.text for i in memory.get_list(chat.user_id, "shopping").items] == ["milk", "paper towels"]
 
 
 def test_list_follow_up_for_items(chat: Chat, memory) -> None:
@@ -229,12 +228,16 @@ def test_hostile_text_that_is_not_maths(chat: Chat) -> None:
 
 
 def test_unit_conversion(chat: Chat) -> None:
-    assert chat.reply("convert 5 miles to km", "qa_factoid") == "5 miles is 8.04672 kilometers."
+    # results are rounded as people say them, with "about" when rounded (the data keeps the exact value)
+    converted = chat.say("convert 5 miles to km", "qa_factoid")
+    assert converted.result.text == "5 miles is about 8.05 kilometers."
+    assert converted.result.data["result"] == pytest.approx(8.04672)
     assert (
         chat.reply("what is 100 fahrenheit in celsius")
-        == "100 degrees Fahrenheit is 37.7778 degrees Celsius."
+        == "100 degrees Fahrenheit is about 37.8 degrees Celsius."
     )
-    assert chat.reply("how many cups in a liter") == "1 liter is 4.22675 cups."
+    assert chat.reply("how many cups in a liter") == "1 liter is about 4.23 cups."
+    assert chat.reply("how many feet in a mile") == "1 mile is 5280 feet."
     assert chat.reply("what's 5 miles in kilograms").startswith("I can't convert miles (length)")
     currency = chat.say("how much is 10 dollars in euros", "qa_currency")
     assert currency.skill == "currency" and "no currency service is connected" in currency.result.text

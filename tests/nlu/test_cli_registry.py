@@ -15,7 +15,7 @@ from nlu.calibrate import FALLBACK, route
 from nlu.compare import run_compare
 from nlu.data import load_dataset, shared_data_dir, subsample
 from nlu.models.base import ModelFolderError
-from nlu.registry import default_folder, load_intent_model, prepare_default_model
+from nlu.registry import load_intent_model, prepare_default_model
 
 pytestmark = pytest.mark.slow
 runner = CliRunner()
@@ -53,7 +53,7 @@ def saved_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_list_shows_every_model(tmp_path: Path) -> None:
     result = invoke(tmp_path, "list")
     assert result.exit_code == 0, result.output
-    for name in ("lstm", "transformer", "minilm", "tfidf-logreg"):
+    for name in ("lstm", "transformer", "minilm", "minilm-frozen", "tfidf-logreg"):
         assert name in result.output
 
 
@@ -133,21 +133,31 @@ def test_load_intent_model_folder_name_and_threshold_override(saved_model: Path,
     settings = load_settings({"cache_dir": str(tmp_path)})
     model = load_intent_model(str(saved_model), settings)
     assert model.predict(["set an alarm for six am"])[0].label == "alarm_set"
-    # a registry name uses the cached HWU64 model (placed here so the test does not train the full set)
-    import shutil
-
-    shutil.copytree(saved_model, default_folder("tfidf-logreg", settings))
-    assert load_intent_model("tfidf-logreg", settings).labels == model.labels
+    # a product name loads the shipped weights from the repository, whatever the cache holds
+    shipped = load_intent_model("tfidf-logreg", settings)
+    assert "oos" in shipped.labels and set(model.labels) < set(shipped.labels)
     override = load_settings({"cache_dir": str(tmp_path), "nlu": {"threshold": 0.99}})
     assert load_intent_model(str(saved_model), override).threshold == 0.99
+    assert load_intent_model("tfidf-logreg", override).threshold == 0.99
     with pytest.raises(UnknownBackendError, match="Unknown NLU model"):
         load_intent_model("gpt-17", settings)
     with pytest.raises(ModelFolderError):
         load_intent_model(str(tmp_path), settings)
-    step = prepare_default_model(
-        load_settings({"cache_dir": str(tmp_path), "nlu": {"model": "tfidf-logreg"}})
-    )
-    assert step.startswith("already trained")
+    step = prepare_default_model(load_settings({"cache_dir": str(tmp_path), "nlu": {"model": "lstm"}}))
+    assert step.startswith("lstm: shipped weights verified")
+    assert prepare_default_model(
+        load_settings({"cache_dir": str(tmp_path), "nlu": {"model": str(saved_model)}})
+    ).startswith("using the saved model")
+
+
+def test_loading_never_trains(tmp_path: Path) -> None:
+    """The fine-tuned MiniLM is not shipped: asking for it before training says how, and writes nothing."""
+    settings = load_settings({"cache_dir": str(tmp_path)})
+    with pytest.raises(ModelFolderError, match="assistant nlu train --product minilm"):
+        load_intent_model("minilm", settings)
+    with pytest.raises(ModelFolderError, match="assistant nlu train --product minilm"):
+        prepare_default_model(load_settings({"cache_dir": str(tmp_path), "nlu": {"model": "minilm"}}))
+    assert list(tmp_path.iterdir()) == []
 
 
 @pytest.mark.skipif(shared_data_dir() is None, reason="needs ../shared/data (CLINC150)")

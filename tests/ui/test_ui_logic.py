@@ -293,3 +293,29 @@ def test_web_session_defaults_are_independent():
     a, b = WebSession("a"), WebSession("b")
     a.messages.append({"role": "user", "content": "x"})
     assert b.messages == []
+
+
+def test_nlu_lab_shows_the_shipped_report_until_a_comparison_exists(tmp_path) -> None:
+    from ui.nlu_lab import latest_report
+
+    text, plots = latest_report(tmp_path / "reports")
+    assert "Shipped NLU models" in text and "HWU64 test acc" in text and plots == []
+    (tmp_path / "reports").mkdir()
+    (tmp_path / "reports" / "results.md").write_text("| hwu64 | lstm | 1 | 89.00 |")
+    text, _ = latest_report(tmp_path / "reports")
+    assert "| hwu64 | lstm | 1 | 89.00 |" in text and "Shipped NLU models" not in text
+
+
+def test_nlu_lab_says_how_to_get_a_model_that_is_not_trained(tmp_path) -> None:
+    from assistant.config import load_settings
+    from nlu.registry import product_names
+    from ui.nlu_lab import not_ready_note, trained_names
+
+    settings = load_settings({"cache_dir": str(tmp_path)})
+    assert set(trained_names(settings, product_names())) == {
+        "lstm",
+        "transformer",
+        "tfidf-logreg",
+        "minilm-frozen",
+    }
+    assert "assistant nlu train --product minilm" in not_ready_note(settings, product_names())

@@ -103,7 +103,13 @@ class Conversion:
     result: float
 
     def say(self) -> str:
-        return f"{fmt(self.amount)} {_name(self.source, self.amount)} is {fmt(self.result)} {_name(self.target, self.result)}"
+        """'26 miles is about 41.8 kilometers': the result rounded for speech (see `spoken`)."""
+        text, rounded = spoken(self.result)
+        about = "about " if rounded else ""
+        return (
+            f"{fmt(self.amount)} {_name(self.source, self.amount)} is {about}{text} "
+            f"{_name(self.target, self.result)}"
+        )
 
 
 def _name(unit: Unit, amount: float) -> str:
@@ -121,6 +127,25 @@ def fmt(value: float) -> str:
         return text
     mantissa, exp = f"{value:.4e}".split("e")
     return f"{mantissa.rstrip('0').rstrip('.')} × 10^{int(exp)}"
+
+
+def spoken(value: float) -> tuple[str, bool]:
+    """A result as people say it: 3 significant figures, whole numbers from 100 up ('41.8', '154',
+    '1,609'), exact values as they are; and whether it was rounded (the reply then says 'about')."""
+    if value == 0 or not 1e-4 <= abs(value) < 1e15:
+        return fmt(value), False
+    rounded = round(value) if abs(value) >= 100 else float(f"{value:.3g}")
+    exact = abs(rounded - value) <= 1e-9 * abs(value)
+    if exact:
+        rounded = value
+        if abs(value - round(value)) <= 1e-9 * abs(value):
+            rounded = round(value)
+    if float(rounded).is_integer():
+        number = int(rounded)
+        text = f"{number:,}" if abs(number) >= 10_000 else str(number)
+    else:
+        text = fmt(rounded)
+    return text, not exact
 
 
 def convert(amount: float, source: Unit, target: Unit) -> Conversion:

@@ -4,7 +4,11 @@
 Conventions (documented because speech is ambiguous): a weekday means the next one from today (today
 itself for "this"/"on"), "next friday" the first Friday after today; a date without a year is its next
 occurrence; a time without am/pm is its next occurrence after `now` on that date, and on another day
-1-6 o'clock read as pm and 7-11 as am.
+1-6 o'clock read as pm and 7-11 as am. A part of the day anywhere in the request settles am/pm ("six
+thirty tomorrow morning" is 6:30 AM; "10 tonight", "9 in the evening" are pm; "12 at night" is midnight)
+and, with no clock time, stands for one: morning 9 AM, afternoon 3 PM, evening 6 PM, tonight 8 PM.
+Recurrence ("every day", "weekdays", "every monday and thursday", "monday to friday") is found apart
+from the date (`find_recurrence`).
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from datetime import date, datetime, time, timedelta
 
 from assistant.dialog.parsing.durations import UNIT_SECONDS
 from assistant.dialog.parsing.words import Token
+from assistant.memory.recurrence import repeat_name
 
 MONTHS = {
     "january": 1, "jan": 1, "february": 2, "feb": 2, "march": 3, "mar": 3, "april": 4, "apr": 4,
@@ -26,6 +31,13 @@ WEEKDAYS = {
 }  # fmt: skip
 AM_WORDS = {"am", "morning"}
 PM_WORDS = {"pm", "afternoon", "evening", "night", "tonight"}
+DAYPART_CLOCK = {
+    "morning": (9, 0),
+    "afternoon": (15, 0),
+    "evening": (18, 0),
+    "night": (20, 0),
+    "tonight": (20, 0),
+}
 _LEADS = {"at", "for", "until", "till", "by", "to", "around", "about", "from"}
 
 
@@ -56,24 +68,34 @@ def _meridiem(tokens: list[Token], j: int) -> tuple[str | None, int]:
     norms = [t.norm for t in tokens[j : j + 3]]
     if norms[:1] in (["am"], ["pm"]):
         return norms[0], j + 1
+    if norms[:1] in (["noon"], ["midday"]):
+        return "pm", j + 1
+    if norms[:1] == ["midnight"]:
+        return "am", j + 1
     if norms[:1] == ["o'clock"]:
         nxt, k = _meridiem(tokens, j + 1)
         return nxt, k if nxt else j + 1
     if norms[:1] == ["tonight"]:
-        return "pm", j + 1
+        return "night", j + 1
     if (
         len(norms) >= 3
         and norms[0] in ("in", "this")
         and norms[1] == "the"
         and norms[2] in AM_WORDS | PM_WORDS
     ):
-        return ("am" if norms[2] in AM_WORDS else "pm"), j + 3
+        return _part_meridiem(norms[2]), j + 3
     if len(norms) >= 2 and norms[0] in ("in", "this", "at") and norms[1] in AM_WORDS | PM_WORDS:
-        return ("am" if norms[1] in AM_WORDS else "pm"), j + 2
+        return _part_meridiem(norms[1]), j + 2
     return None, j
 
 
+def _part_meridiem(word: str) -> str:
+    return "am" if word in AM_WORDS else "night" if word in ("night", "tonight") else "pm"
+
+
 def _apply(hour: int, minute: int, meridiem: str | None) -> tuple[int, bool]:
+    if meridiem == "night":  # "12 at night" is midnight, "2 at night" 2 AM, "10 at night" 10 PM
+        meridiem = "am" if hour == 12 or hour <= 4 else "pm"
     if meridiem is None:
         return hour, hour == 0 or hour > 12
     if hour > 12:
@@ -83,8 +105,51 @@ def _apply(hour: int, minute: int, meridiem: str | None) -> tuple[int, bool]:
     return (12 if hour == 12 else hour + 12), True
 
 
+@dataclass(frozen=True)
+class DaypartMatch:
+    name: str  # morning, afternoon, evening, night, tonight
+    start: int
+    end: int
+
+
+def find_daypart(tokens: list[Token]) -> DaypartMatch | None:
+    """A part of the day: 'morning', 'this evening', 'in the afternoon', 'at night', 'tonight'
+    ('tonight' is also a date; its span here is the word alone)."""
+    for i, tok in enumerate(tokens):
+        if tok.norm not in DAYPART_CLOCK:
+            continue
+        if tok.norm == "night" and i > 0 and tokens[i - 1].norm in ("last", "good", "a", "per"):
+            continue
+        if tok.norm == "morning" and i > 0 and tokens[i - 1].norm == "good":
+            continue
+        start = i
+        if start >= 2 and [t.norm for t in tokens[start - 2 : start]] == ["in", "the"]:
+            start -= 2
+        elif start >= 1 and tokens[start - 1].norm in ("this", "at", "in"):
+            start -= 1
+        return DaypartMatch(tok.norm, start, i + 1)
+    return None
+
+
+def _with_daypart(clock: TimeMatch, part: str) -> TimeMatch:
+    """Settle an unknown am/pm by a part of the day ("7 tomorrow morning", "10 tonight")."""
+    meridiem = "am" if part == "morning" else "night" if part in ("night", "tonight") else "pm"
+    hour, _ = _apply(clock.hour, clock.minute, meridiem)
+    return TimeMatch(hour, clock.minute, True, clock.start, clock.end)
+
+
 def find_time(tokens: list[Token]) -> TimeMatch | None:
-    """The first clock time in the tokens."""
+    """The first clock time in the tokens; am/pm settled by a part of the day anywhere in them."""
+    clock = _find_clock(tokens)
+    if clock is not None and not clock.meridiem_known and 1 <= clock.hour <= 12:
+        part = find_daypart(tokens)
+        if part is not None:
+            return _with_daypart(clock, part.name)
+    return clock
+
+
+def _find_clock(tokens: list[Token]) -> TimeMatch | None:
+    """The first clock time in the tokens, as written."""
     n = len(tokens)
     for i, tok in enumerate(tokens):
         norm = tok.norm
@@ -315,14 +380,119 @@ def resolve(now: datetime, day: date | None, clock: TimeMatch | None) -> datetim
 
 
 def find_datetime(tokens: list[Token], now: datetime) -> tuple[datetime, list[tuple[int, int]]] | None:
-    """Date and/or time in the tokens, resolved; also the token spans used (to cut them out of a title)."""
+    """Date and/or time in the tokens, resolved; also the token spans used (to cut them out of a title).
+    A part of the day without a clock time stands for its usual hour ("tomorrow morning": 9 AM)."""
     clock = find_time(tokens)
     day = find_date(tokens, now.date())
+    part = find_daypart(tokens)
+    if clock is None and part is not None:
+        hour, minute = DAYPART_CLOCK[part.name]
+        clock = TimeMatch(hour, minute, True, part.start, part.end)
+        passed = datetime.combine(now.date(), time(hour, minute), now.tzinfo) <= now
+        if day is None and passed and tokens[part.start].norm != "this":  # "in the evening": the next one
+            day = DateMatch(now.date() + timedelta(days=1), part.start, part.start)
     when = resolve(now, day.day if day else None, clock)
     if when is None:
         return None
-    spans = [(m.start, m.end) for m in (clock, day) if m is not None]
+    spans = [(m.start, m.end) for m in (clock, day, part) if m is not None]
     return when, spans
+
+
+@dataclass(frozen=True)
+class RecurrenceMatch:
+    days: frozenset[int]  # weekdays, Monday = 0
+    start: int
+    end: int
+
+    @property
+    def name(self) -> str:
+        """The stored form: 'daily', 'weekdays', 'weekends' or 'monday,thursday'."""
+        return repeat_name(self.days)
+
+
+_PLURAL_DAYS = {f"{name}s": day for name, day in WEEKDAYS.items() if len(name) > 4}
+_EVERY = {"every", "each"}
+
+
+def _weekday_run(tokens: list[Token], i: int) -> tuple[set[int], int]:
+    """Weekday names from i joined by 'and' / ',' ('monday, wednesday and friday'); also a range
+    ('monday to friday', 'monday through friday')."""
+    days: set[int] = set()
+    j = i
+    while j < len(tokens):
+        norm = tokens[j].norm
+        day = WEEKDAYS.get(norm, _PLURAL_DAYS.get(norm))
+        if day is None:
+            break
+        nxt = [t.norm for t in tokens[j + 1 : j + 3]]
+        if nxt[:1] in (["to"], ["through"], ["thru"], ["-"], ["till"], ["until"]) and len(nxt) == 2:
+            last = WEEKDAYS.get(nxt[1], _PLURAL_DAYS.get(nxt[1]))
+            if last is not None:
+                span = (last - day) % 7
+                days.update((day + k) % 7 for k in range(span + 1))
+                j += 3
+                if j < len(tokens) and tokens[j].norm in ("and", ","):
+                    j += 1
+                continue
+        days.add(day)
+        j += 1
+        if (
+            j + 1 < len(tokens)
+            and tokens[j].norm in ("and", ",", "&")
+            and WEEKDAYS.get(tokens[j + 1].norm, _PLURAL_DAYS.get(tokens[j + 1].norm)) is not None
+        ):
+            j += 1
+            continue
+        break
+    return days, j
+
+
+def find_recurrence(tokens: list[Token]) -> RecurrenceMatch | None:
+    """'every day', 'daily', 'every morning', 'weekdays', 'on weekends', 'every monday and thursday',
+    'mondays', 'monday to friday'. None for a one-off ('on monday', 'next friday')."""
+    n = len(tokens)
+    for i, tok in enumerate(tokens):
+        norm = tok.norm
+        nxt = tokens[i + 1].norm if i + 1 < n else ""
+        lead = i - 1 if i > 0 and tokens[i - 1].norm in ("on", "every", "each", "all") else i
+        if norm in ("daily", "everyday"):
+            return RecurrenceMatch(frozenset(range(7)), i, i + 1)
+        if norm in _EVERY and nxt in ("day", "morning", "evening", "night", "afternoon"):
+            return RecurrenceMatch(frozenset(range(7)), i, i + 2)
+        if norm in _EVERY and nxt == "single" and i + 2 < n and tokens[i + 2].norm == "day":
+            return RecurrenceMatch(frozenset(range(7)), i, i + 3)
+        if norm in ("weekdays", "weekday", "workdays", "workday") and (norm.endswith("s") or lead < i):
+            return RecurrenceMatch(frozenset(range(5)), lead, i + 1)
+        if norm == "week" and nxt == "days":
+            return RecurrenceMatch(frozenset(range(5)), lead, i + 2)
+        if norm in ("weekends", "weekend") and (norm.endswith("s") or tokens[lead].norm in _EVERY):
+            return RecurrenceMatch(frozenset({5, 6}), lead, i + 1)
+        if norm in _PLURAL_DAYS or (norm in WEEKDAYS and (lead < i and tokens[lead].norm in _EVERY)):
+            days, end = _weekday_run(tokens, i)
+            if days:
+                return RecurrenceMatch(frozenset(days), lead, end)
+        if norm in WEEKDAYS and nxt in ("to", "through", "thru", "-", "till", "until"):
+            days, end = _weekday_run(tokens, i)
+            if len(days) > 1:
+                return RecurrenceMatch(frozenset(days), lead, end)
+    return None
+
+
+def first_occurrence(now: datetime, days: frozenset[int], clock: TimeMatch) -> datetime:
+    """The first time a recurring clock time comes round on one of `days`, after `now`. A time without
+    am/pm reads as on another day: 1-6 o'clock pm, 7-11 am, 12 noon."""
+    hour = clock.hour
+    if not clock.meridiem_known:
+        hour = clock.hour % 12 + (12 if 1 <= clock.hour % 12 <= 6 or clock.hour % 12 == 0 else 0)
+        hour %= 24
+    day = now.date()
+    for _ in range(8):
+        if day.weekday() in days:
+            moment = datetime.combine(day, time(hour, clock.minute), now.tzinfo)
+            if moment > now:
+                return moment
+        day += timedelta(days=1)
+    raise ValueError("no weekday given")
 
 
 def say_time(moment: datetime) -> str:

@@ -30,6 +30,9 @@ _FILLER = {
 _REMOVE = re.compile(r"\b(?:cancel|delete|remove|clear|erase|drop|get rid of|wipe)\b")
 _SET = re.compile(r"\b(?:add|schedule|set|create|put|book|make|plan|organi[sz]e)\b")
 _ALL = re.compile(r"\b(?:all|every|everything|entire|whole)\b|\bclear (?:my|the) calendar\b")
+_QUESTION = re.compile(
+    r"^(?:what|when|which|who|where|how|do i|did i|is|are|am i|have i|show|list|tell|check|read)\b"
+)
 _ALL_DAY = re.compile(r"\b(?:all day|whole day|no (?:specific )?time|any ?time)\b")
 _QUERY_WORDS = {
     "what", "what's", "whats", "is", "on", "my", "calendar", "do", "i", "have", "any", "events", "event",
@@ -81,14 +84,23 @@ class CalendarSkill(Skill):
     priority = 60
 
     def claims(self, ctx: SkillContext) -> bool:
-        return len(ctx.lower) < 300 and bool(
-            re.search(r"\b(?:to|on|in|from) my calendar\b|\bmy calendar\b", ctx.lower)
+        low = ctx.lower
+        if len(low) >= 300:
+            return False
+        if re.search(r"\b(?:to|on|in|from) my calendar\b|\bmy calendar\b", low):
+            return True
+        # "schedule a haircut for friday at 4 pm": scheduling something at a time is a calendar event
+        return bool(
+            re.match(r"^(?:(?:hey|ok|okay|please|can you|could you) )*schedule\b", low)
+            and find_datetime(ctx.tokens, ctx.now) is not None
         )
 
     def handle(self, ctx: SkillContext) -> SkillResult | None:
         low = ctx.lower
         if _REMOVE.search(low) or ctx.label == "calendar_remove":
             return self._remove(ctx)
+        if _SET.search(low) and not _QUESTION.match(low):
+            return self._add(ctx)  # "put lunch on my calendar friday at noon", whatever the NLU label
         if ctx.label == "calendar_query" or (not _SET.search(low) and ctx.label != "calendar_set"):
             return self._query(ctx)
         return self._add(ctx)
@@ -299,8 +311,18 @@ def _midnight(day: date, ctx: SkillContext) -> datetime:
     return datetime.combine(day, time(0, 0), ctx.tz)
 
 
+_VERBS = {"add", "schedule", "set", "create", "put", "book", "make"}
+
+
 def _title(tokens) -> str:  # type: ignore[no-untyped-def]
-    words = strip_words(tokens, _FILLER, _FILLER | {"today", "tomorrow", "tonight"})
+    # one leading verb is filler; a second is part of the title ("add book club", "schedule make-up class")
+    lead = _FILLER - _VERBS
+    start = 0
+    while start < len(tokens) and tokens[start].norm in lead:
+        start += 1
+    if start < len(tokens) and tokens[start].norm in _VERBS:
+        start += 1
+    words = strip_words(tokens[start:], lead, _FILLER | {"today", "tomorrow", "tonight"})
     words = [t for t in words if t.norm not in ("calendar",)]
     text = text_of(words)
     text = re.sub(r"\b(?:to|on|in) (?:my|the) calendar\b", "", text, flags=re.I).strip(" ,")

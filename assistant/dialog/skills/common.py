@@ -23,6 +23,20 @@ _NO = re.compile(
 )
 
 
+# A question about things in general ("why do people set alarms for 6:58", "what is a bucket list"), not a
+# request about the user's own alarms or lists: the skills' rules leave it to the generator.
+_ABOUT = re.compile(
+    r"^(?:why|how come|how (?:do|does|did) (?!i |we )|what is an? |what's an? |what are (?!my |our |the |any )|"
+    r"who invented |"
+    r"where did |what's the history |what is the history |is it true |explain |"
+    r"what(?:'s| is) the difference )|\bdifference between\b|\bhistory of\b"
+)
+
+
+def is_general_question(lower: str) -> bool:
+    return bool(_ABOUT.search(lower))
+
+
 def is_yes(text: str) -> bool:
     low = " ".join(text.lower().split())
     return len(low) <= 80 and bool(_YES.match(low)) and not _NO.match(low)

@@ -10,8 +10,9 @@ from assistant.dialog.parsing.zones import Place, find_places, zone
 from assistant.dialog.skill import Skill, SkillContext, SkillResult, skills
 
 _CLAIM = re.compile(
-    r"^(?:(?:hey |ok |okay )?(?:please )?(?:tell me )?)?(?:what(?:'s| is) the (?:time|date)|what time is it|"
-    r"what day is (?:it|today)|what(?:'s| is) today'?s? date|what(?:'s| is) the day today)\b"
+    r"^(?:(?:hey |ok |okay )?(?:please )?(?:tell me )?)?(?:what(?:'s| is|s) the (?:time|date)|what time is it|"
+    r"what day is (?:it|today)|what(?:'s| is|s) today'?s? date|what(?:'s| is|s) the day today|"
+    r"(?:can you |could you )?(?:tell|give) me the (?:time|date)\b(?! (?:of|when|for)\b))\b"
 )
 _UNKNOWN_PLACE = re.compile(r"\b(?:in|at) ([a-z][a-z .'-]{1,40}?)\s*(?:right now|now)?\??$")
 _NOT_PLACES = {"the morning", "the evening", "the afternoon", "the day", "the world", "here", "my zone"}

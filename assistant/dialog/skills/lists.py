@@ -1,5 +1,7 @@
 """Named lists (shopping, to do, packing...): create, add items, read back, remove items, delete a list
-(confirmed). A request without a list name uses the shopping list, as people expect from a speaker."""
+(confirmed). A request without a list name uses the shopping list, as people expect from a speaker.
+Names that mean the same list are one list ("grocery", "groceries" = shopping; "todo", "to-do" = to do),
+and the items may be named anywhere in the request ("we're out of milk, put it on the list")."""
 
 from __future__ import annotations
 
@@ -7,7 +9,7 @@ import re
 from typing import Any
 
 from assistant.dialog.skill import Confirmation, FollowUp, Skill, SkillContext, SkillResult, skills
-from assistant.dialog.skills.common import plural, spoken_list
+from assistant.dialog.skills.common import is_general_question, plural, spoken_list
 from assistant.memory.records import ListRecord
 
 DEFAULT_LIST = "shopping"
@@ -15,6 +17,42 @@ _NAME = r"(?P<name>[a-z0-9](?:(?!\b(?:from|off|on|onto|in|into|of|to|for)\b)[a-z
 _ON_LIST = re.compile(rf"\b(?:to|on|onto|from|off|in|into|of|for) (?:my |the |our |a |an )?{_NAME} list\b")
 _CALLED = re.compile(rf"\blist (?:called|named|titled|for) (?:my |the |our )?{_NAME}(?: list)?\s*[.!?]?$")
 _MY_LIST = re.compile(rf"\b(?:my|the|our|a|an|new) {_NAME} list\b")
+# "shopping list, add eggs": a list named first, then what to do with it
+_LEADING = re.compile(
+    rf"^(?:on |to |in |onto )?(?:my |the |our )?{_NAME} list\b(?=[\s,:;-]*(?:add|put|remove|delete|take|plus)\b)"
+)
+# not a request about the user's lists: "make a list of side hustles", "why do I never finish my to-do list"
+_LIST_OF = re.compile(r"\b(?:a|the) list of\b")
+_GROCERIES = re.compile(r"\b(?:to|on|onto|in|into|from|off|of) (?:my |the |our )?(?P<name>groceries)\b")
+_PLAIN_LIST = re.compile(r"\b(?:to|on|onto|in|into|from|off|of) (?:my|the|our) list\b")
+# a list named in the request ("to my shopping list", "on the list", "to my groceries"), to cut out
+_LIST_PHRASE = re.compile(
+    r"\b(?:to|on|onto|in|into|from|off|of|for) (?:my |the |our |a )?(?:[a-z0-9][a-z0-9' &-]{0,40}? )?list\b"
+    r"|\b(?:to|on|onto|in|into|from|off|of) (?:my |the |our )?groceries\b"
+)
+_BARE_LIST_PHRASE = re.compile(r"^\s*(?:my |the |our )?(?:[a-z0-9][a-z0-9' &-]{0,40}? )?list\b")
+SYNONYMS = {
+    "grocery": "shopping", "groceries": "shopping", "grocery shopping": "shopping", "food shopping": "shopping",
+    "shopping list": "shopping", "todo": "to do", "to-do": "to do", "todos": "to do", "to-dos": "to do",
+    "to do's": "to do", "to-do's": "to do", "things to do": "to do", "task": "to do", "tasks": "to do",
+}  # fmt: skip
+_PRONOUNS = {"it", "them", "that", "this", "those", "these", "one", "ones"}
+_SHOPPING_NEED = re.compile(
+    r"^(?:(?:i|we) (?:really |still |also )?(?:need|have|want|got|gotta) to (?:buy|get|pick up|grab|order)|"
+    r"(?:i|we)(?:'re| are|'m| am)? (?:almost |nearly |completely |all |just |now |running |)?(?:out of|"
+    r"ran out of|run out of|running out of|running low on|low on)|(?:buy|get|pick up|grab|order))\s+"
+)
+_NEED = re.compile(
+    r"^(?:(?:i|we) (?:really |still |also )?(?:need|have|must|should|gotta|want|got)(?: to)?|"
+    r"(?:i|we) (?:need|want) (?:some|more)|remember to|don't forget(?: to)?)\s+"
+)
+_LEAD_FILLER = re.compile(
+    r"^(?:[\s,.;:!?-]*(?:so|and|oh|um|uh|er|hey|ok|okay|please|also|then|well|yeah)\b)+"
+)
+_TRAIL_FILLER = re.compile(
+    r"(?:[\s,.;:!?-]*\b(?:(?:can|could|would|will) you|please|for me|for us|thanks|thank you|so|and|too|"
+    r"as well|also|then|now)\b)+[\s,.;:!?-]*$"
+)
 _DELETE_LIST = re.compile(
     rf"^(?:please )?(?:can you |could you )?(?:delete|remove|clear|erase|get rid of|empty|trash|throw away) "
     rf"(?:my |the |our |whole |entire |all of my |all of the )*{_NAME} list\s*[.!?]?(?: please)?$"
@@ -29,6 +67,10 @@ _NAMES_QUERY = re.compile(
     r"\b(?:what|which|names of|all) (?:of )?(?:my )?lists\b|\bmy lists\b|\blists (?:do i have|have i got)\b"
 )
 _BAD_NAMES = {
+    "me",
+    "us",
+    "you",
+    "it",
     "a",
     "an",
     "the",
@@ -52,33 +94,63 @@ def list_data(record: ListRecord) -> dict[str, Any]:
 
 
 def _clean_name(name: str) -> str:
-    name = re.sub(r"^(?:my|the|our|a|an|new)\s+", "", name.strip())
-    name = {"todo": "to do", "to-do": "to do", "grocery": "grocery", "groceries": "grocery"}.get(name, name)
-    return name
+    """The one name of a list, whatever synonym was said ("groceries" -> "shopping")."""
+    name = re.sub(r"^(?:my|the|our|a|an|new)\s+", "", " ".join(name.strip().split()))
+    return SYNONYMS.get(name, name)
 
 
 def _list_name(low: str) -> str | None:
-    for pattern in (_CALLED, _ON_LIST, _MY_LIST):
+    for pattern in (_CALLED, _ON_LIST, _MY_LIST, _LEADING, _GROCERIES):
         match = pattern.search(low)
         if match and match.group("name").strip() not in _BAD_NAMES:
             return _clean_name(match.group("name"))
     return None
 
 
+def _existing(ctx: SkillContext, name: str) -> str:
+    """The stored list a name means: itself, or a list stored under a synonym before synonyms were one."""
+    if ctx.memory.get_list(ctx.user_id, name) is not None:
+        return name
+    for record in ctx.memory.lists(ctx.user_id):
+        if _clean_name(record.name) == name:
+            return record.name
+    return name
+
+
+def _item_phrase(phrase: str, shopping: bool) -> str:
+    """An item as said around the command: 'we're out of milk' -> 'milk', 'i need to buy toothpaste' ->
+    'toothpaste' (on a shopping list), 'i need to call the vet' -> 'call the vet'."""
+    phrase = _LIST_PHRASE.sub(" ", phrase)
+    phrase = _BARE_LIST_PHRASE.sub(" ", phrase) if re.search(r"\blist\b", phrase) else phrase
+    phrase = " ".join(phrase.split())
+    for _ in range(3):
+        before = phrase
+        phrase = _LEAD_FILLER.sub("", phrase).strip(" ,.;:!?-")
+        phrase = _TRAIL_FILLER.sub("", phrase).strip(" ,.;:!?-")
+        phrase = re.sub(r"^(?:to (?:my|the) list|to it)\b", "", phrase).strip()
+        if shopping:
+            phrase = _SHOPPING_NEED.sub("", phrase)
+        phrase = _NEED.sub("", phrase)
+        if phrase == before:
+            break
+    return phrase
+
+
 def _items(phrase: str) -> list[str]:
     items = []
     for part in _ITEM_SPLIT.split(phrase.strip(" .!?")):
         part = _ITEM_LEAD.sub("", part.strip()).strip(" .!?")
-        if part and part not in (
-            "it",
-            "them",
-            "that",
-            "this",
-            "something",
-            "stuff",
-            "things",
-            "item",
-            "items",
+        if (
+            part
+            and part not in _PRONOUNS
+            and part
+            not in (
+                "something",
+                "stuff",
+                "things",
+                "item",
+                "items",
+            )
         ):
             items.append(part)
     return items
@@ -100,9 +172,20 @@ class ListsSkill(Skill):
 
     def claims(self, ctx: SkillContext) -> bool:
         low = ctx.lower
-        if len(low) > 300 or not re.search(r"\blists?\b", low):
+        if len(low) > 300 or re.search(r"\bplaylists?\b", low):
             return False
-        return _list_name(low) is not None or bool(_NAMES_QUERY.search(low))
+        if not self.accepts(ctx):
+            return False
+        if _GROCERIES.search(low):
+            return True
+        if not re.search(r"\blists?\b", low):
+            return False
+        return _list_name(low) is not None or bool(_NAMES_QUERY.search(low) or _PLAIN_LIST.search(low))
+
+    def accepts(self, ctx: SkillContext) -> bool:
+        """Not a question about lists in general, nor a list of things to write ("a list of ...")."""
+        low = ctx.lower
+        return not (is_general_question(low) or (_LIST_OF.search(low) and not _ON_LIST.search(low)))
 
     def handle(self, ctx: SkillContext) -> SkillResult | None:
         low = ctx.lower.rstrip(" ?.!")
@@ -112,9 +195,11 @@ class ListsSkill(Skill):
             return self._names(ctx)
         deleting = _DELETE_LIST.match(low) or _DELETE_NAMED.match(low)
         if deleting:
-            return self._ask_delete(ctx, _clean_name(deleting.group("name")))
+            return self._ask_delete(ctx, _existing(ctx, _clean_name(deleting.group("name"))))
         slot = ctx.slot("list_name", "list")
         name = _clean_name(slot.lower().removesuffix(" list")) if slot else _list_name(low)
+        if name is not None:
+            name = _existing(ctx, name)
         verb_add = _ADD.search(low)
         verb_remove = _REMOVE.search(low)
         if verb_remove and (
@@ -122,7 +207,7 @@ class ListsSkill(Skill):
         ):
             return self._remove_item(ctx, name, low, verb_remove.end())
         if verb_add:
-            return self._add(ctx, name or DEFAULT_LIST, low, verb_add.end())
+            return self._add(ctx, name or _existing(ctx, DEFAULT_LIST), low, verb_add.start(), verb_add.end())
         if _CREATE.search(low) or ctx.label == "lists_createoradd":
             return self._create(ctx, name)
         return self._read(ctx, name)
@@ -143,15 +228,20 @@ class ListsSkill(Skill):
             follow_up=FollowUp("items", {"name": name}),
         )
 
-    def _add(self, ctx: SkillContext, name: str, low: str, start: int) -> SkillResult:
+    def _add(self, ctx: SkillContext, name: str, low: str, verb_start: int, start: int) -> SkillResult:
         phrase = low[start:]
-        cut = re.search(
-            r"\b(?:to|on|onto|in|into) (?:my |the |our |a )?(?:[a-z0-9][a-z0-9' &-]{0,40}? )?list\b", phrase
-        )
+        rest = ""
+        cut = _LIST_PHRASE.search(phrase)
         if cut:
-            phrase = phrase[: cut.start()]
-        phrase = re.sub(r"^\s*(?:to (?:my|the) list|to it)\b", "", phrase)
-        items = _items(phrase)
+            phrase, rest = phrase[: cut.start()], phrase[cut.end() :]
+        shopping = _clean_name(name) == DEFAULT_LIST
+        items = _items(_item_phrase(phrase, shopping))
+        if not items:
+            # "add to my list eggs", "add it to my list, i need cereal", "we're out of milk, add it"
+            for elsewhere in (rest, low[:verb_start]):
+                items = _items(_item_phrase(elsewhere, shopping))
+                if items:
+                    break
         if not items:
             return SkillResult(
                 f"What should I add to your {name} list?",

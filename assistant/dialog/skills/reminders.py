@@ -15,7 +15,9 @@ from assistant.dialog.skills.common import spoken_list, strip_words, text_of, wi
 from assistant.memory.records import ReminderRecord
 
 _CLAIM = re.compile(
-    r"^(?:hey |ok |okay )?(?:please |can you |could you )*(?:remind me|set (?:a|me a) reminder)\b"
+    r"^(?:hey |ok |okay )?(?:please |can you |could you |would you |will you |i need you to |"
+    r"i want you to )*(?:remind me|set (?:a|me a) reminder|"
+    r"(?:don't|do not|dont) let me forget)\b"
 )
 _QUERY_CLAIM = re.compile(r"\b(?:my|any|all|the) reminders?\b")
 _REMOVE = re.compile(r"\b(?:cancel|delete|remove|clear|forget|drop|erase|get rid of)\b")
@@ -245,7 +247,8 @@ def _your(text: str) -> str:
 def _second_person(text: str) -> str:
     """'call my mom' stays; 'I need to call mom' -> 'call mom'; 'me' -> 'you' is not needed in 'remind me'."""
     text = re.sub(
-        r"^(?:i (?:need|have|want) to|i should|i must|that i (?:need|have) to|to)\s+",
+        r"^(?:(?:don't|do not|dont) let me forget(?: to| about)?|i (?:need|have|want) to|i should|i must|"
+        r"that i (?:need|have) to|to)\s+",
         "",
         text.strip(),
         flags=re.I,

@@ -9,6 +9,7 @@ from assistant.config import Settings
 from assistant.dialog.parsing.units import mentions_currency
 from assistant.dialog.providers import SERVICES, NotConnected, Provider, Service, providers
 from assistant.dialog.skill import Skill, SkillContext, SkillResult, skills
+from assistant.dialog.skills.common import is_general_question
 
 
 class ServiceSkill(Skill):
@@ -30,8 +31,13 @@ class ServiceSkill(Skill):
     def available(self) -> bool:
         return not isinstance(self.provider, NotConnected)
 
+    def accepts(self, ctx: SkillContext) -> bool:
+        """A request for the service, not a question about its subject ("why do news channels lean one
+        way", "how did the beatles change music"): those are the generator's to answer."""
+        return not is_general_question(ctx.lower)
+
     def claims(self, ctx: SkillContext) -> bool:
-        if self.service.name != "currency" or len(ctx.text) > 200:
+        if self.service.name != "currency" or len(ctx.text) > 200 or not self.accepts(ctx):
             return False
         return (
             mentions_currency(ctx.text)

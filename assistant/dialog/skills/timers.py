@@ -1,5 +1,6 @@
-"""Timers ("set a timer for ten minutes") and alarms ("wake me up at 7"): set, query, cancel. They fire
-through the Scheduler, which claims due rows from the memory exactly once."""
+"""Timers ("set a timer for ten minutes", "start a 90 second countdown") and alarms ("wake me up at 7",
+"every weekday at 6:30"): set, query, cancel. They fire through the Scheduler, which claims due rows from
+the memory exactly once (a recurring alarm then moves on to its next day)."""
 
 from __future__ import annotations
 
@@ -9,17 +10,21 @@ from typing import Any
 
 from assistant.dialog.parsing.durations import find_duration, say_duration
 from assistant.dialog.parsing.when import (
+    TimeMatch,
     find_date,
     find_datetime,
+    find_recurrence,
     find_time,
+    first_occurrence,
     resolve,
     say_day,
     say_time,
     say_when,
 )
 from assistant.dialog.skill import Confirmation, FollowUp, Skill, SkillContext, SkillResult, skills
-from assistant.dialog.skills.common import plural, spoken_list, strip_words, text_of
+from assistant.dialog.skills.common import is_general_question, plural, spoken_list, strip_words, text_of
 from assistant.memory.records import TimerRecord
+from assistant.memory.recurrence import repeat_days, say_repeat
 
 MAX_TIMER_S = 24 * 3600
 _REMOVE = re.compile(
@@ -30,7 +35,14 @@ _QUERY = re.compile(
     r"\b(?:how (?:much|long)|time (?:is )?left|remaining|what (?:timers?|alarms?)|which (?:timers?|alarms?)|"
     r"do i have|any (?:timers?|alarms?)|when (?:is|does|will) (?:my|the)|list|show|check|is there|are there|what time is my)\b"
 )
-_ALL = re.compile(r"\b(?:all|every|each)\b")
+_ALL = re.compile(
+    r"\b(?:all|every|each)\b(?! (?:day|morning|evening|night|afternoon|weekday|weekend|monday|tuesday|"
+    r"wednesday|thursday|friday|saturday|sunday)s?\b)"
+)
+_COUNTDOWN = re.compile(r"\b(?:count ?downs?|counting down)\b")
+_ALARM = re.compile(r"\balarms?\b")
+_WAKE = re.compile(r"\b(?:wake me|wake us|get me up)\b")
+_ALARM_ACTION = re.compile(r"\b(?:need|want|like|daily|recurring|repeating)\b")
 _LABEL_FILLER = {
     "set",
     "start",
@@ -61,6 +73,7 @@ def timer_data(record: TimerRecord) -> dict[str, Any]:
         "due_at": record.due_at.isoformat(),
         "duration_s": record.duration_s,
         "status": record.status,
+        "repeat": record.repeat,
     }
 
 
@@ -75,7 +88,10 @@ def describe(record: TimerRecord, now: datetime) -> str:
         )
         return f"{name} with {say_duration(left)} left"
     label = f" for {record.label}" if record.label else ""
-    return f"alarm{label} at {say_when(record.due_at.astimezone(now.tzinfo), now)}"
+    local = record.due_at.astimezone(now.tzinfo)
+    if record.repeat:
+        return f"alarm{label} at {say_time(local)} {say_repeat(record.repeat)} (next {say_when(local, now)})"
+    return f"alarm{label} at {say_when(local, now)}"
 
 
 def alert_text(record: TimerRecord, now: datetime) -> str:
@@ -102,12 +118,24 @@ class TimersSkill(Skill):
 
     def claims(self, ctx: SkillContext) -> bool:
         low = ctx.lower
-        if len(low) > 300 or re.search(r"\bremind\b", low):
+        if len(low) > 300 or re.search(r"\bremind(?:er|ers)?\b|\bdon't let me forget\b", low):
             return False
-        return bool(re.search(r"\btimers?\b", low)) or bool(re.match(r"^(?:please )?wake me up\b", low))
+        if is_general_question(low):
+            return False
+        if re.search(r"\btimers?\b", low) or _WAKE.search(low):
+            return True
+        if _COUNTDOWN.search(low) or re.search(
+            r"\btime (?:me )?(?:for )?(?:a|an|\d|[a-z]+ (?:minutes?|seconds?|hours?))", low
+        ):
+            return find_duration(ctx.tokens) is not None
+        if _ALARM.search(low) and not re.search(r"\balarm (?:clock|system)s?\b|\bfalse alarm\b", low):
+            return bool(
+                _SET.search(low) or _REMOVE.search(low) or _QUERY.search(low) or _ALARM_ACTION.search(low)
+            ) or (find_time(ctx.tokens) is not None)
+        return False
 
     def accepts(self, ctx: SkillContext) -> bool:
-        return not re.search(r"\bremind(?:er|ers)?\b", ctx.lower)
+        return not re.search(r"\bremind(?:er|ers)?\b", ctx.lower) and not is_general_question(ctx.lower)
 
     # --- routing --------------------------------------------------------------------------------------
 
@@ -135,7 +163,7 @@ class TimersSkill(Skill):
     @staticmethod
     def _kind(ctx: SkillContext) -> str | None:
         low = ctx.lower
-        if re.search(r"\btimers?\b", low):
+        if re.search(r"\btimers?\b", low) or _COUNTDOWN.search(low):
             return "timer"
         if re.search(r"\b(?:alarms?|wake|get me up)\b", low):
             return "alarm"
@@ -193,21 +221,41 @@ class TimersSkill(Skill):
         return SkillResult(text, {"timer": timer_data(record)})
 
     def _set_alarm(self, ctx: SkillContext) -> SkillResult:
+        clock = find_time(ctx.tokens)
+        if clock is not None and _WAKE.search(ctx.lower):
+            clock = _wake_clock(clock)
+        recurrence = find_recurrence(ctx.tokens)
+        if recurrence is not None:
+            if clock is None:
+                return SkillResult(
+                    "For what time?",
+                    {"asking": "time"},
+                    follow_up=FollowUp("time", {"repeat": recurrence.name}),
+                )
+            first = first_occurrence(ctx.now, recurrence.days, _wake_clock(clock))
+            return self._create_alarm(ctx, first, recurrence.name)
         found = find_datetime(ctx.tokens, ctx.now)
-        if found is None or find_time(ctx.tokens) is None:
+        if found is None or clock is None:
             state = {"date": found[0].date().isoformat()} if found else {}
             return SkillResult("For what time?", {"asking": "time"}, follow_up=FollowUp("time", state))
-        return self._create_alarm(ctx, found[0])
+        day = find_date(ctx.tokens, ctx.now.date())
+        when = resolve(ctx.now, day.day if day else None, clock)
+        return self._create_alarm(ctx, when or found[0])
 
-    def _create_alarm(self, ctx: SkillContext, when: datetime) -> SkillResult:
+    def _create_alarm(self, ctx: SkillContext, when: datetime, repeat: str | None = None) -> SkillResult:
         if when <= ctx.now:
             return SkillResult(
                 f"{say_when(when, ctx.now)} has already passed. What time should I set it for?",
                 {"asking": "time"},
                 follow_up=FollowUp("time"),
             )
-        record = ctx.memory.add_timer(ctx.user_id, when, "alarm")
-        return SkillResult(f"Alarm set for {say_when(when, ctx.now)}.", {"alarm": timer_data(record)})
+        record = ctx.memory.add_timer(ctx.user_id, when, "alarm", repeat=repeat)
+        if repeat:
+            text = f"Alarm set for {say_time(when)} {say_repeat(repeat)}, starting {say_when(when, ctx.now)}."
+            text = text.replace(f"starting {say_time(when)} ", "starting ")
+        else:
+            text = f"Alarm set for {say_when(when, ctx.now)}."
+        return SkillResult(text, {"alarm": timer_data(record)})
 
     def resume(self, ctx: SkillContext, follow_up: FollowUp) -> SkillResult | None:
         if follow_up.slot == "duration":
@@ -219,6 +267,11 @@ class TimersSkill(Skill):
             clock = find_time(ctx.tokens) or _bare_clock(ctx)
             if clock is None:
                 return None
+            if follow_up.state.get("repeat"):
+                days = repeat_days(follow_up.state["repeat"])
+                return self._create_alarm(
+                    ctx, first_occurrence(ctx.now, days, clock), follow_up.state["repeat"]
+                )
             day = find_date(ctx.tokens, ctx.now.date())
             date = (
                 day.day
@@ -342,10 +395,16 @@ class TimersSkill(Skill):
         return self._cancel(ctx, records)
 
 
+def _wake_clock(clock: TimeMatch) -> TimeMatch:
+    """'wake me up at 6', 'an alarm at 6:30 every weekday': waking (and a daily alarm clock) is in the
+    morning, so 4 to 11 o'clock without am/pm or a part of the day are am."""
+    if clock.meridiem_known or not 4 <= clock.hour <= 11:
+        return clock
+    return TimeMatch(clock.hour, clock.minute, True, clock.start, clock.end)
+
+
 def _bare_clock(ctx: SkillContext):  # type: ignore[no-untyped-def]
     """A reply that is just a number ("7", "seven thirty") read as a clock time."""
-    from assistant.dialog.parsing.when import TimeMatch
-
     nums = [t for t in ctx.tokens if t.is_number and not t.ordinal]
     others = [
         t

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from assistant.dialog.parsing.units import UnitError, convert, fmt, parse_conversion
+from assistant.dialog.parsing.units import UnitError, convert, fmt, parse_conversion, spoken
 from assistant.dialog.skill import Skill, SkillContext, SkillResult, skills
 
 
@@ -39,5 +39,7 @@ class UnitsSkill(Skill):
                 "to": target.name,
                 "result": result.result,
                 "result_text": fmt(result.result),
+                "spoken": spoken(result.result)[0],
+                "rounded": spoken(result.result)[1],
             },
         )
