@@ -127,6 +127,16 @@ def _load_clinc150(folder: Path, seed: int) -> Dataset:
     )
 
 
+def clinc_oos_test(data_dir: Path | None = None) -> list[str]:
+    """CLINC150's 1,000 out-of-scope test queries (open questions for the routing checks), or [] without
+    the shared data folder."""
+    root = shared_data_dir(data_dir)
+    path = root / "clinc150" / "data_full.json" if root else None
+    if path is None or not path.is_file():
+        return []
+    return [text for text, _ in json.loads(path.read_text(encoding="utf-8"))["oos_test"]]
+
+
 def _load_banking77(folder: Path, seed: int) -> Dataset:
     def read(path: Path) -> list[Example]:
         with path.open(encoding="utf-8", newline="") as handle:

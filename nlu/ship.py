@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from nlu.calibrate import FALLBACK, route
-from nlu.data import PRODUCT_DATASET, load_dataset, shared_data_dir
+from nlu.data import PRODUCT_DATASET, clinc_oos_test, load_dataset
 from nlu.shipped import CATALOG, PROBE, SHIPPED_DIR, shipped_folder, write_manifest
 
 if TYPE_CHECKING:
@@ -110,11 +110,7 @@ def score(name: str, model: IntentModel, train_seconds: float) -> ShippedScore:
     if crossset.available():
         cross = round(100 * crossset.evaluate_crossset(model, crossset.load_crossset("test")).macro, 2)
     open_questions = read_lines(OPEN_QUESTIONS) if OPEN_QUESTIONS.is_file() else []
-    clinc = shared_data_dir()
-    clinc_oos = []
-    if clinc is not None and (clinc / "clinc150" / "data_full.json").is_file():
-        raw = json.loads((clinc / "clinc150" / "data_full.json").read_text(encoding="utf-8"))
-        clinc_oos = [text for text, _ in raw["oos_test"]]
+    clinc_oos = clinc_oos_test()
     return ShippedScore(
         name,
         round(100 * result.accuracy, 2),

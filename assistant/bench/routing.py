@@ -8,7 +8,6 @@ data), and the share that reached the generator is reported with every miss.
 
 from __future__ import annotations
 
-import json
 import tempfile
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -17,9 +16,10 @@ from zoneinfo import ZoneInfo
 
 from assistant.config import Settings
 from assistant.text import understood_text
+from nlu.data import clinc_oos_test
+from nlu.ship import OPEN_QUESTIONS, read_lines
 
 REPO = Path(__file__).resolve().parents[2]
-OPEN_QUESTIONS = REPO / "tests" / "natural" / "open_questions.txt"
 # CLINC150's oos test is out of scope for CLINC's intents, not HWU64's: these lines are clear requests an
 # HWU64 intent covers (today's headlines, a stock price...), annotated by hand; they are not open questions
 CLINC_IN_SCOPE = REPO / "tests" / "natural" / "clinc_oos_test_in_scope.tsv"
@@ -43,23 +43,6 @@ class RoutingResult:
     @property
     def rate(self) -> float:
         return 100.0 * self.to_generator / self.total if self.total else 0.0
-
-
-def read_lines(path: Path) -> list[str]:
-    """Non-empty lines that are not `# ` comments."""
-    lines = path.read_text(encoding="utf-8").splitlines()
-    return [line.strip() for line in lines if line.strip() and not line.startswith("#")]
-
-
-def clinc_oos_test(data_dir: Path | None) -> list[str]:
-    """CLINC150's 1,000 out-of-scope test queries, or [] without the shared data."""
-    from nlu.data import shared_data_dir
-
-    root = shared_data_dir(data_dir)
-    path = root / "clinc150" / "data_full.json" if root else None
-    if path is None or not path.is_file():
-        return []
-    return [text for text, _ in json.loads(path.read_text(encoding="utf-8"))["oos_test"]]
 
 
 def clinc_in_scope_indices() -> set[int]:

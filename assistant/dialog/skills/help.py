@@ -9,7 +9,8 @@ from assistant.dialog.skill import Skill, SkillContext, SkillResult, skills
 from assistant.dialog.skills.common import spoken_list
 
 _HELP = re.compile(
-    r"^(?:(?:hey|ok|okay|so),? )?(?:help|help me|what can you do|what are you able to do|what do you do|"
+    r"^(?:(?:hey|ok|okay|so),? )?(?:help|help me|what (?:(?:sort|kind|type)s? of )?(?:things )?can you do|"
+    r"what are you able to do|what do you do|"
     r"what can i (?:ask|say)(?: you)?|what are your (?:skills|features|abilities)|how can you help(?: me)?|"
     r"what (?:skills|features) do you have|what can you help (?:me )?with)(?: for me)?[ ?.!]*$"
 )
