@@ -170,7 +170,7 @@ def _train_product(settings: Any, name: str, out: Path | None) -> None:
 def ship(
     ctx: typer.Context,
     models: Annotated[
-        str, typer.Option(help="Comma-separated shipped models to rebuild (\"\": only measure them again).")
+        str, typer.Option(help='Comma-separated shipped models to rebuild ("": only measure them again).')
     ] = "lstm,transformer,tfidf-logreg,minilm-frozen",
 ) -> None:
     """Maintainers: retrain the shipped models into nlu/shipped, with the report and checksum manifest."""
