@@ -235,11 +235,10 @@ def test_full_disk_gives_a_clear_error_not_a_hang(tiny_tmpfs: Path) -> None:
     try:
         run_turn(pipeline, TurnRequest(user="db-user", text="what time is it"))  # created and usable
         filler = tiny_tmpfs / "filler"
-        with filler.open("wb") as handle:  # take every remaining byte
-            try:
+        with filler.open("wb", buffering=0) as handle:  # take every remaining byte (unbuffered: nothing
+            try:  # is left to flush at close, which would raise the same "no space" again)
                 while True:
-                    handle.write(b"\0" * 65536)
-                    handle.flush()
+                    handle.write(b"\0" * 4096)
             except OSError:
                 pass
         # a big item needs new pages: SQLite must grow the WAL, and cannot
