@@ -122,9 +122,13 @@ def word_vectors(words: list[str], cache_dir: Path, batch_size: int = 512) -> np
             (np.stack([raw[w] for w in missing]) - static.mean) / (static.std + 1e-8)
         )
         extra = StaticVectors(missing, codes, scales, static.mean, static.std)
-    return np.stack(
-        [static.rows([w])[0] if static is not None and w in static else extra.rows([w])[0] for w in words]
-    )
+    out = np.empty((len(words), DIM), np.float32)
+    shipped = [i for i, w in enumerate(words) if static is not None and w in static]
+    other = [i for i, w in enumerate(words) if static is None or w not in static]
+    if shipped:
+        out[shipped] = static.rows([words[i] for i in shipped])
+    out[other] = extra.rows([words[i] for i in other])
+    return out
 
 
 def distilled_vectors(words: list[str], cache_dir: Path, batch_size: int = 512) -> dict[str, np.ndarray]:

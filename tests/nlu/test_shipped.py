@@ -89,3 +89,35 @@ def test_held_out_sets_are_not_training_data() -> None:
     assert len(open_questions) >= 150 and len(requests) >= 150
     assert not trained & set(open_questions)
     assert not trained & set(requests)
+
+
+def test_a_model_over_shipped_words_is_saved_without_its_word_table(tiny_hwu, tmp_path: Path) -> None:
+    """The frozen table is rebuilt from the shipped vectors on load: same predictions, far fewer bytes."""
+    from safetensors.numpy import load_file
+
+    from nlu.models.neural import SPECIAL_ROWS, WORD_TABLE
+    from nlu.registry import create, load_folder
+
+    model = create("lstm", cache_dir=tmp_path / "cache", epochs=2, hidden=16, ngram_dim=8, buckets=500)
+    model.fit(tiny_hwu)  # HWU64 words, all in the shipped vectors: nothing to distil
+    model.save(tmp_path / "lstm")
+    saved = load_file(str(tmp_path / "lstm" / "model.safetensors"))
+    assert WORD_TABLE not in saved and saved[SPECIAL_ROWS].shape[0] == 2
+    texts = ["wake me up at seven", "what is an lstm", "add milk to my list"]
+    again = load_folder(tmp_path / "lstm")
+    assert [i.label for i in again.predict(texts)] == [i.label for i in model.predict(texts)]
+    assert [i.confidence for i in again.predict(texts)] == [i.confidence for i in model.predict(texts)]
+
+
+def test_static_vectors_round_trip(tmp_path: Path) -> None:
+    import numpy as np
+
+    from nlu.embeddings import StaticVectors
+
+    raw = np.random.default_rng(0).normal(size=(5, 384)).astype(np.float32)
+    table = StaticVectors.quantize(["a", "b", "c", "d", "e"], raw)
+    table.save(tmp_path)
+    loaded = StaticVectors.load(tmp_path)
+    assert loaded.words == table.words and np.array_equal(loaded.rows(["c", "a"]), table.rows(["c", "a"]))
+    standardised = (raw - raw.mean(0)) / raw.std()
+    assert np.abs(loaded.rows(table.words) - standardised).max() < np.abs(standardised).max() / 127
