@@ -33,7 +33,13 @@ from assistant.memory import Memory, MemoryInputError, NewTurn, open_memory
 from assistant.speech.ahead import HeardAhead
 from assistant.speech.endpoint import Endpointer
 from assistant.speech.types import AudioChunk, Synthesizer, Transcript
-from assistant.text import MAX_STORED_CHARS, MAX_UNDERSTOOD_CHARS, clean_text, understood_text
+from assistant.text import (
+    MAX_STORED_CHARS,
+    MAX_UNDERSTOOD_CHARS,
+    clean_text,
+    understood_text,
+    without_fillers,
+)
 from nlu.types import Intent, IntentModel
 
 
@@ -254,7 +260,7 @@ class Pipeline:
         if not text:
             yield ErrorEvent("I didn't get any words. Please type or say something.")
             return
-        understood = understood_text(text)
+        understood = without_fillers(text[:MAX_UNDERSTOOD_CHARS])  # `text` is already clean
         if len(text) > MAX_UNDERSTOOD_CHARS:
             yield NoticeEvent(f"Your message is long; I read the first {MAX_UNDERSTOOD_CHARS:,} characters.")
 

@@ -32,4 +32,4 @@ def without_fillers(text: str) -> str:
 
 def understood_text(text: str) -> str:
     """What the NLU model and the skills read of a message: cleaned, fillers out, capped."""
-    return without_fillers(clean_text(text))[:MAX_UNDERSTOOD_CHARS]
+    return without_fillers(clean_text(text)[:MAX_UNDERSTOOD_CHARS])

@@ -13,13 +13,12 @@ the CLINC150 `test` (or `val`) split and the SNIPS `test` (or `valid`) split. A 
 
 from __future__ import annotations
 
-import json
 from collections import Counter, defaultdict
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from nlu.data import PACKAGED, DatasetError, shared_data_dir
+from nlu.data import PACKAGED, DatasetError, load_dataset, shared_data_dir
 
 MAPPING_FILE = PACKAGED / "crossset" / "mapping.tsv"
 HWU64_LABELS_FILE = PACKAGED / "hwu64" / "train" / "label"
@@ -189,21 +188,9 @@ def read_source(source: str, split: str = "test", data_dir: Path | None = None) 
         raise ValueError(f"Unknown cross-set source {source!r}; known: {', '.join(SOURCES)}")
     if split not in SPLITS:
         raise ValueError(f"Unknown split {split!r}; use one of {', '.join(SPLITS)}")
-    root = shared_data_dir(data_dir)
-    if root is None or not (root / source).is_dir():
-        raise DatasetError(
-            f"The cross-set evaluation reads {source} from the shared data folder (../shared/data); set "
-            "nlu.data_dir (ASSISTANT_NLU__DATA_DIR) to the folder that holds it."
-        )
-    if source == "clinc150":
-        raw = json.loads((root / source / "data_full.json").read_text(encoding="utf-8"))
-        return [(" ".join(text.split()), label) for text, label in raw["test" if split == "test" else "val"]]
-    folder = root / source / split
-    texts = (folder / "seq.in").read_text(encoding="utf-8").splitlines()
-    labels = [line.strip() for line in (folder / "label").read_text(encoding="utf-8").splitlines()]
-    if len(texts) != len(labels):
-        raise DatasetError(f"{folder}: seq.in has {len(texts)} lines but label has {len(labels)}")
-    return [(" ".join(text.split()), label) for text, label in zip(texts, labels, strict=True)]
+    dataset = load_dataset(source, data_dir)  # the benchmark loaders; a missing folder says where to look
+    split_examples = dataset.test if split == "test" else dataset.valid
+    return [(ex.text, ex.intent) for ex in split_examples]
 
 
 def available(data_dir: Path | None = None) -> bool:

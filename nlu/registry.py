@@ -90,17 +90,21 @@ def train_product(name: str, settings: Settings, out: Path | None = None) -> tup
     return model, folder
 
 
+def _product_folder(name: str, settings: Settings) -> Path:
+    """The folder of product model `name` (verified when shipped); a missing one is a ModelFolderError."""
+    try:
+        return product_folder(name, settings.cache_dir)
+    except ShippedModelError as exc:
+        raise ModelFolderError(str(exc)) from None
+
+
 def load_intent_model(name_or_dir: str, settings: Settings) -> IntentModel:
     """A ready model: a product model by name (see product_names) or a folder saved by `nlu train`.
 
     `settings.nlu.threshold`, when set, overrides the threshold tuned on validation data.
     """
     if name_or_dir in CATALOG:
-        try:
-            folder = product_folder(name_or_dir, settings.cache_dir)
-        except ShippedModelError as exc:
-            raise ModelFolderError(str(exc)) from None
-        model = load_folder(folder, settings.resolved_device())
+        model = load_folder(_product_folder(name_or_dir, settings), settings.resolved_device())
     elif (path := Path(name_or_dir).expanduser()).is_dir():
         model = load_folder(path, settings.resolved_device())
     else:
@@ -117,10 +121,7 @@ def prepare_default_model(settings: Settings) -> str:
     """Preparation step: check that the configured NLU model is there (shipped ones are verified)."""
     name = settings.nlu.model
     if name in CATALOG:
-        try:
-            folder = product_folder(name, settings.cache_dir)
-        except ShippedModelError as exc:
-            raise ModelFolderError(str(exc)) from None
+        folder = _product_folder(name, settings)
         return f"{name}: {'shipped' if CATALOG[name].shipped else 'trained'} weights verified in {folder}"
     path = Path(name).expanduser()
     read_config(path)  # a user folder: check it is a saved model, nothing to train

@@ -337,6 +337,7 @@ def bench_natural(
     from assistant.bench import natural as bench
     from assistant.cli_state import settings_from
     from assistant.console import fail, progress_bar, status
+    from nlu.registry import load_intent_model
 
     settings = settings_from(ctx)
     try:
@@ -348,7 +349,7 @@ def bench_natural(
     if not rules_only:
         try:
             with status(f"Loading the {name} NLU model…"):
-                nlu_model = bench.load_product_model(settings, name)
+                nlu_model = load_intent_model(name, settings)
         except Exception as exc:  # not prepared / not shipped: say how, no traceback
             fail(f"Cannot load the NLU model {name!r}: {exc}")
     with progress_bar() as progress:

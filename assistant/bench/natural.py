@@ -302,13 +302,6 @@ def _snapshot(memory: Any, user_id: int) -> dict[str, set[int]]:
     }
 
 
-def load_product_model(settings: Settings, name: str = "lstm") -> Any:
-    """A product NLU model (shipped in the repository) or a saved folder."""
-    from nlu.registry import load_intent_model
-
-    return load_intent_model(name, settings)
-
-
 def evaluate(
     settings: Settings,
     model: Any,

@@ -15,6 +15,7 @@ from platformdirs import user_cache_dir
 
 from assistant.bench import natural
 from assistant.config import Settings, load_settings
+from nlu.registry import load_intent_model
 
 MODEL_CACHE = Path(user_cache_dir("assistant"))  # where `assistant models prepare` puts the models
 BLIND = Path(__file__).resolve().parent / "requests_blind.jsonl"
@@ -58,7 +59,7 @@ def test_natural_requests_rules_only(tmp_path: Path) -> None:
 def test_natural_requests_product_model(tmp_path: Path) -> None:
     """At least 97% right, and every request reaches the skill it is for (none lost to the generator)."""
     settings = _settings(tmp_path)
-    outcomes = natural.evaluate(settings, natural.load_product_model(settings))
+    outcomes = natural.evaluate(settings, load_intent_model("lstm", settings))
     _check(outcomes)
     misrouted = [f"{o.case.text!r} -> {o.skill or 'generator'}" for o in outcomes if o.skill != o.case.skill]
     assert not misrouted, misrouted
@@ -68,4 +69,4 @@ def test_blind_requests_product_model(tmp_path: Path) -> None:
     settings = _settings(tmp_path)
     cases = natural.load_cases(BLIND)
     assert len(cases) >= 150
-    _check(natural.evaluate(settings, natural.load_product_model(settings), cases))
+    _check(natural.evaluate(settings, load_intent_model("lstm", settings), cases))

@@ -118,9 +118,7 @@ class TimersSkill(Skill):
 
     def claims(self, ctx: SkillContext) -> bool:
         low = ctx.lower
-        if len(low) > 300 or re.search(r"\bremind(?:er|ers)?\b|\bdon't let me forget\b", low):
-            return False
-        if is_general_question(low):
+        if len(low) > 300 or not self.accepts(ctx) or re.search(r"\bdon't let me forget\b", low):
             return False
         if re.search(r"\btimers?\b", low) or _WAKE.search(low):
             return True
