@@ -383,7 +383,7 @@ def bench_routing(
     name = model or settings.nlu.model
     try:
         with status(f"Routing the open-question sets with {name}…"):
-            results = bench.route_sets(settings, bench.default_sets(settings), name)
+            results, kept = bench.route_sets(settings, bench.default_sets(settings), name, kept=True)
     except Exception as exc:  # a model that is not there, a missing set: say so, no traceback
         fail(f"Cannot route with the NLU model {name!r}: {exc}")
         return
@@ -403,8 +403,16 @@ def bench_routing(
     for r in results:
         for miss in r.misses[:show]:
             console.print(f"  [dim]{r.name}[/] → {miss.routed_to} ({miss.detail}): {miss.text}")
+    if kept is not None:
+        console.print(
+            f"HWU64 test requests for a skill, labelled right and confidently: {kept.kept:,} of {kept.total:,} "
+            f"({kept.rate:.2f}%) still reach a skill"
+        )
+        for miss in kept.dropped[:show]:
+            console.print(f"  [dim]turned away[/] ({miss.detail}): {miss.text}")
     report = {
         "model": name,
         "sets": [{**asdict(r), "rate": round(r.rate, 2)} for r in results],
+        "skill_requests_kept": None if kept is None else {**asdict(kept), "rate": round(kept.rate, 2)},
     }
     _write_report(report, out)

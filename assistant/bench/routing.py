@@ -60,10 +60,26 @@ def default_sets(settings: Settings) -> dict[str, list[str]]:
     return sets
 
 
+@dataclass(frozen=True)
+class KeptResult:
+    """HWU64 test requests the model labelled right and confidently, for an intent a skill serves: the share
+    that still reaches a skill. What the dialog manager's own checks ("a clear request for the service")
+    cost the requests they must not turn away."""
+
+    total: int
+    kept: int
+    dropped: list[Miss] = field(default_factory=list)
+
+    @property
+    def rate(self) -> float:
+        return 100.0 * self.kept / self.total if self.total else 0.0
+
+
 def route_sets(
-    settings: Settings, sets: dict[str, list[str]], model: str | None = None
-) -> list[RoutingResult]:
-    """Route every text of every set through a fresh dialog manager; count what reached the generator."""
+    settings: Settings, sets: dict[str, list[str]], model: str | None = None, kept: bool = False
+) -> tuple[list[RoutingResult], KeptResult | None]:
+    """Route every text of every set through a fresh dialog manager; count what reached the generator.
+    With `kept`, also route HWU64's test split (see KeptResult)."""
     from assistant.dialog.manager import DialogManager
     from assistant.memory import open_memory
     from assistant.memory.db import dispose_engine
@@ -71,7 +87,6 @@ def route_sets(
 
     nlu = load_intent_model(model or settings.nlu.model, settings)
     threshold = settings.nlu.threshold if settings.nlu.threshold is not None else nlu.threshold
-    results = []
     with tempfile.TemporaryDirectory(prefix="assistant-routing-") as tmp:
         url = f"sqlite:///{Path(tmp) / 'routing.db'}"
         scratch = settings.model_copy(update={"data_dir": Path(tmp), "database_url": url, "timezone": "UTC"})
@@ -79,16 +94,47 @@ def route_sets(
         try:
             manager = DialogManager(memory, scratch)
             user = memory.user("routing-bench")
-            for name, texts in sets.items():
+
+            def decide(texts: list[str]) -> list:  # (text, intent, decision), each text standing alone
                 conversation = memory.start_conversation(user.id)
-                misses = []
                 understood = [understood_text(text) for text in texts]  # as the pipeline reads them
+                out = []
                 for text, intent in zip(understood, nlu.predict(understood), strict=True):
-                    decision = manager.decide(text, intent, user.id, conversation.id, threshold, now=NOW)
-                    manager.clear(user.id, conversation.id)  # each question stands alone
-                    if decision.result is not None:
-                        misses.append(Miss(text, decision.routed_to, decision.detail))
+                    out.append(
+                        (
+                            text,
+                            intent,
+                            manager.decide(text, intent, user.id, conversation.id, threshold, now=NOW),
+                        )
+                    )
+                    manager.clear(user.id, conversation.id)
+                return out
+
+            results = []
+            for name, texts in sets.items():
+                misses = [Miss(t, d.routed_to, d.detail) for t, _, d in decide(texts) if d.result is not None]
                 results.append(RoutingResult(name, len(texts), len(texts) - len(misses), misses))
+            kept_result = _kept(decide, manager.skill_intents(), threshold, settings) if kept else None
         finally:
             dispose_engine(scratch.database_url)
-    return results
+    return results, kept_result
+
+
+def _kept(decide, skill_intents: set[str], threshold: float, settings: Settings) -> KeptResult | None:  # type: ignore[no-untyped-def]
+    from nlu.data import load_dataset
+
+    try:
+        test = load_dataset("hwu64", settings.nlu.data_dir).test
+    except ValueError:  # nlu.data.DatasetError: no ../shared/data here
+        return None
+    total, dropped = 0, []
+    for (text, intent, decision), example in zip(decide([ex.text for ex in test]), test, strict=True):
+        if (
+            example.intent in skill_intents
+            and intent.label == example.intent
+            and intent.confidence >= threshold
+        ):
+            total += 1
+            if decision.result is None:
+                dropped.append(Miss(text, "generator", f"{example.intent}: {decision.reason}"))
+    return KeptResult(total, total - len(dropped), dropped)

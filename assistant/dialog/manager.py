@@ -131,6 +131,10 @@ class DialogManager:
 
     # --- public -------------------------------------------------------------------------------------
 
+    def skill_intents(self) -> set[str]:
+        """The intent labels some skill serves."""
+        return set(self._by_intent)
+
     def decide(
         self,
         text: str,

@@ -121,3 +121,26 @@ def test_static_vectors_round_trip(tmp_path: Path) -> None:
     assert loaded.words == table.words and np.array_equal(loaded.rows(["c", "a"]), table.rows(["c", "a"]))
     standardised = (raw - raw.mean(0)) / raw.std()
     assert np.abs(loaded.rows(table.words) - standardised).max() < np.abs(standardised).max() / 127
+
+
+def test_an_ensemble_trains_saves_and_loads(tiny_hwu, tmp_path: Path) -> None:
+    """`members=2`: two independently initialised encoders over one input layer, averaged at prediction;
+    saved over the shipped words like one model, and loaded to the same predictions."""
+    import torch
+    from safetensors.numpy import load_file
+
+    from nlu.models.neural import WORD_TABLE
+    from nlu.registry import create, load_folder
+
+    model = create(
+        "lstm", cache_dir=tmp_path / "cache", epochs=2, hidden=16, ngram_dim=8, buckets=500, members=2
+    )
+    model.fit(tiny_hwu)
+    first, second = model.net.members  # type: ignore[union-attr]
+    assert not torch.equal(first.encoder.lstm.weight_ih_l0, second.encoder.lstm.weight_ih_l0)
+    model.save(tmp_path / "ensemble")
+    assert WORD_TABLE not in load_file(str(tmp_path / "ensemble" / "model.safetensors"))
+    texts = [ex.text for ex in tiny_hwu.test][:20]
+    again = load_folder(tmp_path / "ensemble")
+    assert [i.label for i in again.predict(texts)] == [i.label for i in model.predict(texts)]
+    assert [i.confidence for i in again.predict(texts)] == [i.confidence for i in model.predict(texts)]

@@ -288,6 +288,11 @@ def _signed(words: list[str]) -> list[str]:
     return out
 
 
-def mentions_currency(text: str) -> bool:
+def currency_mentions(text: str) -> int:
+    """How many different currencies the text names, by word or sign ("$100 in euros": 2)."""
     words = set(re.findall(r"[a-z]+", text.lower()[:300]))
-    return bool(words & CURRENCY_WORDS) or bool(re.search(r"[$€£¥₹]", text[:300]))
+    return len(words & CURRENCY_WORDS) + len(set(re.findall(r"[$€£¥₹]", text[:300])))
+
+
+def mentions_currency(text: str) -> bool:
+    return currency_mentions(text) > 0

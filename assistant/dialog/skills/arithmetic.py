@@ -16,8 +16,13 @@ from assistant.dialog.parsing.mathexpr import (
     say,
 )
 from assistant.dialog.skill import Skill, SkillContext, SkillResult, skills
+from assistant.dialog.skills.common import is_general_question
 
 _LONG_NUMBER = re.compile(r"\d{16,}")
+_HOW_TO = re.compile(
+    r"(?:^|\b(?:tell|show|teach) me |\bexplain )how (?:to|do (?:i|you|we)|can (?:i|you|we)|would (?:i|you)|"
+    r"should (?:i|you))\b"
+)
 
 
 @skills.register("arithmetic")
@@ -40,6 +45,11 @@ class ArithmeticSkill(Skill):
         except MathError:
             return True  # too long or too deep: still arithmetic, and the answer says why
         return is_expression(node) or bool(node.op == "num" and _LONG_NUMBER.search(node.text))
+
+    def accepts(self, ctx: SkillContext) -> bool:
+        """A sum to work out, not a question about maths ("how do i multiply two fractions", "why is any
+        number to the power of zero one"): the generator explains those."""
+        return not (is_general_question(ctx.lower) or _HOW_TO.search(ctx.lower))
 
     def handle(self, ctx: SkillContext) -> SkillResult:
         try:

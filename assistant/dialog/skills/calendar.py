@@ -19,7 +19,7 @@ from assistant.dialog.parsing.when import (
 )
 from assistant.dialog.parsing.words import tokenize
 from assistant.dialog.skill import Confirmation, FollowUp, Skill, SkillContext, SkillResult, skills
-from assistant.dialog.skills.common import spoken_list, strip_words, text_of, without
+from assistant.dialog.skills.common import is_general_question, spoken_list, strip_words, text_of, without
 from assistant.memory.records import EventRecord
 
 _FILLER = {
@@ -93,6 +93,14 @@ class CalendarSkill(Skill):
         return bool(
             re.match(r"^(?:(?:hey|ok|okay|please|can you|could you) )*schedule\b", low)
             and find_datetime(ctx.tokens, ctx.now) is not None
+        )
+
+    def accepts(self, ctx: SkillContext) -> bool:
+        """Not a "remind me ..." the reminders skill left (a question such as "remind me what my goals are",
+        which is no event either), nor a question about a subject."""
+        return not (
+            re.match(r"^(?:please |can you |could you )*remind me\b", ctx.lower)
+            or is_general_question(ctx.lower)
         )
 
     def handle(self, ctx: SkillContext) -> SkillResult | None:

@@ -13,12 +13,19 @@ _CLAIM = re.compile(
     r"^(?:(?:hey |ok |okay )?(?:please )?(?:tell me )?)?(?:what(?:'s| is|s) the (?:time|date)|what time is it|"
     r"what day is (?:it|today)|what(?:'s| is|s) today'?s? date|what(?:'s| is|s) the day today|"
     r"(?:can you |could you )?(?:tell|give) me the (?:time|date)\b(?! (?:of|when|for)\b))\b"
+    r"(?! (?:signature|limit|frame|span|period|travel|machine)\b)"
 )
 _UNKNOWN_PLACE = re.compile(r"\b(?:in|at) ([a-z][a-z .'-]{1,40}?)\s*(?:right now|now)?\??$")
 _NOT_PLACES = {"the morning", "the evening", "the afternoon", "the day", "the world", "here", "my zone"}
 _HOLIDAYS = re.compile(
     r"\b(?:easter|christmas|holidays?|thanksgiving|birthday|halloween|new year|hanukkah|ramadan|diwali|"
     r"eid|passover|valentine'?s?|mother'?s day|father'?s day|independence day|national)\b"
+)
+# when something happens or how long it lasts, not what time it is: "what time the patriots game starts",
+# "how long is the school year", "the best time of year for pruning"
+_EVENTS = re.compile(
+    r"\b(?:how long|best time|time of (?:the )?year|starts?|begins?|opens?|closes?|game|match|concert|movie|"
+    r"flight)\b"
 )
 _LOCAL = re.compile(r"\b(?:here|my time|local time|where i am|my zone)\b")
 
@@ -41,7 +48,7 @@ class DateTimeSkill(Skill):
         return len(ctx.lower) < 200 and bool(_CLAIM.match(ctx.lower))
 
     def handle(self, ctx: SkillContext) -> SkillResult | None:
-        if _HOLIDAYS.search(ctx.lower):
+        if _HOLIDAYS.search(ctx.lower) or _EVENTS.search(ctx.lower):
             return None  # the date of a holiday or event: not something this skill knows
         slot = ctx.slot("place_name", "city", "country", "timezone")
         places = [p for p in find_places(slot or ctx.text[:500]) if p.zone]

@@ -8,7 +8,7 @@ from typing import Any
 
 from assistant.dialog.homeassistant import HomeAssistant, HomeAssistantError
 from assistant.dialog.skill import Skill, SkillContext, SkillResult, skills
-from assistant.dialog.skills.common import spoken_list
+from assistant.dialog.skills.common import is_general_question, spoken_list
 
 COLORS = (
     "red", "green", "blue", "yellow", "orange", "purple", "pink", "white", "warm white", "cyan", "magenta",
@@ -30,6 +30,10 @@ _ACTIONS: dict[str, tuple[str, str, str]] = {  # intent -> (domain, service, pas
     "iot_coffee": ("switch", "turn_on", "Turned on"),
 }
 STEP_PCT = 25
+_NOT_THE_HOME = re.compile(
+    r"\b(?:photos?|photographs?|pictures?|images?|pics?|screens?|monitors?|displays?|phones?|laptops?|"
+    r"computers?|cars?|contrast|suede)\b"
+)
 
 
 def _name(state: dict[str, Any]) -> str:
@@ -55,6 +59,11 @@ class HomeSkill(Skill):
 
     def available(self) -> bool:
         return HomeAssistant.from_settings(self.settings) is not None
+
+    def accepts(self, ctx: SkillContext) -> bool:
+        """Not about a picture, a screen or a car ("colorize a black and white photo", "vacuum out the car"),
+        which the home's lights and vacuum cannot act on; nor a question about the subject."""
+        return not (_NOT_THE_HOME.search(ctx.lower) or is_general_question(ctx.lower))
 
     def handle(self, ctx: SkillContext) -> SkillResult | None:
         label = ctx.label if ctx.label in _ACTIONS else None

@@ -62,6 +62,8 @@ _DELETE_NAMED = re.compile(
 )
 _ADD = re.compile(r"\b(?:add|put|include|append|write down|write|stick|throw|pop|also add|plus)\b")
 _REMOVE = re.compile(r"\b(?:remove|delete|take|erase|cross|scratch|drop|get rid of|strike)\b")
+_SHOPPING_QUESTION = re.compile(r"\b(?:on sale|sales|deals?|discounts?|coupons?|cheapest|prices?)\b")
+_ABOUT_LISTS = re.compile(r"\b(?:lists?|groceries|grocery|shopping|to-?dos?|checklist)\b")
 _CREATE = re.compile(r"\b(?:create|make|start|new|set up|begin)\b")
 _NAMES_QUERY = re.compile(
     r"\b(?:what|which|names of|all) (?:of )?(?:my )?lists\b|\bmy lists\b|\blists (?:do i have|have i got)\b"
@@ -115,6 +117,21 @@ def _existing(ctx: SkillContext, name: str) -> str:
         if _clean_name(record.name) == name:
             return record.name
     return name
+
+
+def _not_a_list_of_ours(ctx: SkillContext, low: str) -> bool:
+    """A question about the world that names a list ("are polar bears on the endangered species list", "the
+    new york times best seller list", "any sales on groceries today"): no list of the user's can answer it."""
+    if _SHOPPING_QUESTION.search(low):
+        return True
+    name = _list_name(low)
+    return bool(
+        name
+        and name not in ("shopping", "to do")
+        and not re.search(r"\b(?:my|our)\b", low)
+        and not (_ADD.search(low) or _REMOVE.search(low) or _CREATE.search(low))
+        and ctx.memory.get_list(ctx.user_id, _existing(ctx, name)) is None
+    )
 
 
 def _item_phrase(phrase: str, shopping: bool) -> str:
@@ -183,9 +200,16 @@ class ListsSkill(Skill):
         return _list_name(low) is not None or bool(_NAMES_QUERY.search(low) or _PLAIN_LIST.search(low))
 
     def accepts(self, ctx: SkillContext) -> bool:
-        """Not a question about lists in general, nor a list of things to write ("a list of ...")."""
+        """About a list ("my shopping list", "groceries") or an item to add, buy or take off; not a question
+        about lists in general, nor a list of things to write ("a list of ...")."""
         low = ctx.lower
-        return not (is_general_question(low) or (_LIST_OF.search(low) and not _ON_LIST.search(low)))
+        if is_general_question(low) or (_LIST_OF.search(low) and not _ON_LIST.search(low)):
+            return False
+        if _not_a_list_of_ours(ctx, low):
+            return False
+        return bool(
+            _ABOUT_LISTS.search(low) or _ADD.search(low) or _REMOVE.search(low) or _SHOPPING_NEED.search(low)
+        )
 
     def handle(self, ctx: SkillContext) -> SkillResult | None:
         low = ctx.lower.rstrip(" ?.!")

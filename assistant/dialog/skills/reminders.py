@@ -19,6 +19,11 @@ _CLAIM = re.compile(
     r"i want you to )*(?:remind me|set (?:a|me a) reminder|"
     r"(?:don't|do not|dont) let me forget)\b"
 )
+# "remind me what my goals are", "remind me of the address for my workplace": a question, not a reminder
+_ASKS_TO_RECALL = re.compile(
+    r"^(?:please |can you |could you )*remind me (?:what|where|who|how|which|why|of (?:the|my) "
+    r"(?:name|address|number|password|way))\b"
+)
 _QUERY_CLAIM = re.compile(r"\b(?:my|any|all|the) reminders?\b")
 _REMOVE = re.compile(r"\b(?:cancel|delete|remove|clear|forget|drop|erase|get rid of)\b")
 _QUERY = re.compile(r"\b(?:what|which|list|show|tell me|read|do i have|are there|any)\b")
@@ -86,10 +91,13 @@ class RemindersSkill(Skill):
 
     def claims(self, ctx: SkillContext) -> bool:
         low = ctx.lower
-        return len(low) < 400 and (bool(_CLAIM.match(low)) or bool(_QUERY_CLAIM.search(low)))
+        if len(low) >= 400 or _ASKS_TO_RECALL.match(low):
+            return False
+        return bool(_CLAIM.match(low)) or bool(_QUERY_CLAIM.search(low))
 
     def accepts(self, ctx: SkillContext) -> bool:
-        return bool(re.search(r"\bremind(?:er|ers)?\b", ctx.lower))
+        low = ctx.lower
+        return bool(re.search(r"\bremind(?:er|ers)?\b", low)) and not _ASKS_TO_RECALL.match(low)
 
     def handle(self, ctx: SkillContext) -> SkillResult | None:
         low = ctx.lower

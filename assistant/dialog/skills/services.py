@@ -6,10 +6,12 @@ from __future__ import annotations
 import re
 
 from assistant.config import Settings
-from assistant.dialog.parsing.units import mentions_currency
+from assistant.dialog.parsing.units import currency_mentions
 from assistant.dialog.providers import SERVICES, NotConnected, Provider, Service, providers
 from assistant.dialog.skill import Skill, SkillContext, SkillResult, skills
 from assistant.dialog.skills.common import is_general_question
+
+_CONVERSION = re.compile(r"\b(?:convert\w*|conversion|exchange|rates?)\b")
 
 
 class ServiceSkill(Skill):
@@ -32,15 +34,19 @@ class ServiceSkill(Skill):
         return not isinstance(self.provider, NotConnected)
 
     def accepts(self, ctx: SkillContext) -> bool:
-        """A request for the service, not a question about its subject ("why do news channels lean one
-        way", "how did the beatles change music"): those are the generator's to answer."""
-        return not is_general_question(ctx.lower)
+        """A clear request for the service: not a question about its subject ("why do news channels lean
+        one way", "how did the beatles change music") nor one that only sounds like its requests ("what's
+        the cost of bottled water" is no stock quote); those are the generator's to answer."""
+        return self.service.is_requested(ctx.lower) and not is_general_question(ctx.lower)
 
     def claims(self, ctx: SkillContext) -> bool:
         if self.service.name != "currency" or len(ctx.text) > 200 or not self.accepts(ctx):
             return False
+        # a conversion: two currencies ("100 dollars in euros") or one with the word for it; a price alone
+        # ("a black suit under $100") is not one
+        currencies = currency_mentions(ctx.text)
         return (
-            mentions_currency(ctx.text)
+            (currencies >= 2 or (currencies == 1 and bool(_CONVERSION.search(ctx.lower))))
             and bool(re.search(r"\b(?:convert|exchange|rate|in|into|to|worth)\b", ctx.lower))
             and bool(re.search(r"\d|\b(?:one|a|an)\b", ctx.lower))
         )
