@@ -41,15 +41,18 @@ def main(
 
 
 def _wire() -> None:
+    from importlib.metadata import entry_points
+
     from assistant import config_cli, models_cli
     from assistant.bench.cli import app as bench_app
     from assistant.dialog.cli import chat
     from assistant.memory.cli import app as db_app
     from assistant.speech.cli import say, talk, transcribe
     from nlu.cli import app as nlu_app
-    from ui.serve import serve
 
-    app.command(help="Start the web app (default http://127.0.0.1:7860).")(serve)
+    for command in entry_points(group="assistant.commands"):  # `serve`, from ui/ (pyproject.toml)
+        function = command.load()
+        app.command(name=command.name, help=(function.__doc__ or "").strip().splitlines()[0])(function)
     app.command(help="Text chat in the terminal.")(chat)
     app.command(help="Hands-free voice loop on the microphone (or --input/--output files).")(talk)
     app.command(help="Transcribe audio files.")(transcribe)

@@ -24,17 +24,18 @@ class TurnRequest:
     The *_override fields swap a stage for this turn only (the NLU lab and UI dropdowns use them).
     """
 
-    user: str
+    user: str = ""  # the user's name, looked up (or created) for the turn, unless `user_id` is given
     text: str | None = None
     audio: bytes | np.ndarray | None = None
     sample_rate: int | None = None  # only for raw sample arrays not at 16 kHz
-    conversation_id: int | None = None
+    conversation_id: int | None = None  # None: the user's latest conversation, or a new one
+    user_id: int | None = None  # identity already resolved by the caller (the web app): no lookup by name
     speak: bool = False  # synthesise the reply
     nlu_override: str | None = None
     generator_override: str | None = None
     voice_override: str | None = None
     heard_ahead: HeardAhead[Transcript] | None = (
-        None  # a `HeardAhead` started by `Pipeline.hear_ahead` at a pause in this audio
+        None  # a `HeardAhead` started by `Listening.hear_ahead` at a pause in this audio
     )
 
 

@@ -363,5 +363,10 @@ def crossset(
             console.print(f"  {source}:{intent} → {predicted}: {count}")
     if result.oos_predictions:
         console.print(f"{result.oos_predictions} mapped utterances were predicted oos (counted wrong).")
+    if result.in_scope:
+        console.print(
+            f"With oos set aside (the best of the 64 HWU64 labels, as for a model without an oos class): "
+            f"macro {result.macro_in_scope * 100:.2f}%."
+        )
     if result.missing_labels:
         console.print(f"[yellow]The model lacks accepted labels:[/] {', '.join(result.missing_labels)}")

@@ -58,7 +58,7 @@ def stage_choices(pipeline: Any, settings: Settings) -> dict[str, list[str]]:
     from assistant.speech.tts import synthesizers
 
     return {
-        "nlu": ordered(pipeline.nlu_names(), settings.nlu.model),
+        "nlu": ordered(pipeline.runtime.nlu_names(), settings.nlu.model),
         "generator": ordered(_generator_names(pipeline), settings.generator.backend),
         "voice": ordered(synthesizers.names(), settings.tts.backend),
     }
@@ -80,7 +80,7 @@ def _generator_names(pipeline: Any) -> list[str]:
 def build_app(pipeline: Any, settings: Settings) -> gr.Blocks:
     """The whole page. Registers for alarms on the pipeline (its scheduler starts with the first listener)."""
     inbox = Inbox()
-    pipeline.on_notification(inbox.push)
+    pipeline.runtime.on_notification(inbox.push)
     choices = stage_choices(pipeline, settings)
     conversation = ConversationTab(pipeline, settings, inbox, choices)
     lab = NLULabTab(pipeline, settings, choices["nlu"])

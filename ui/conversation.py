@@ -19,9 +19,11 @@ import numpy as np
 
 from assistant.config import Settings
 from assistant.events import AudioEvent, TurnRequest
+from assistant.listening import Listening
 from ui.errors import friendly, user_message
 from ui.render import chime, fired_panel, state_panel, waterfall_figure
 from ui.session import Inbox, WebSession, ensure_conversation, ensure_session
+from ui.state import user_state
 from ui.turns import TurnView
 from ui.voice import JS_PLAY, JS_STOP, JS_TAKE, PayloadError, ReplyStream, decode_payload, js_start
 
@@ -195,7 +197,7 @@ class ConversationTab:
         """Fill the tab for a fresh page (called from the app's load event)."""
         return (
             [],
-            state_panel(self.pipeline.user_state(session.user_id)),
+            state_panel(user_state(self.pipeline.memory, session.user_id)),
             fired_panel(session.fired),
         )
 
@@ -302,7 +304,7 @@ class ConversationTab:
     def _listener(self, session: WebSession) -> Any:
         """This page's end-pointer: hears ahead at pauses and ends whole requests early."""
         if session.listening is None:
-            session.listening = self.pipeline.endpointer()
+            session.listening = Listening(self.pipeline.runtime).endpointer()
         return session.listening
 
     @friendly
@@ -336,7 +338,7 @@ class ConversationTab:
             return gr.skip(), gr.skip(), gr.skip()
         try:
             fired = self.inbox.pop(session.user_id)
-            state = self.pipeline.user_state(session.user_id)
+            state = user_state(self.pipeline.memory, session.user_id)
         except Exception:
             log.exception("alarm poll failed")
             return gr.skip(), gr.skip(), gr.skip()
@@ -376,6 +378,7 @@ class ConversationTab:
             yield "", view.messages, None, gr.skip(), gr.skip(), "", spoken.text if speak else gr.skip()
             request = TurnRequest(
                 user=session.user_name,
+                user_id=session.user_id,
                 text=text if audio is None else None,
                 audio=audio,
                 conversation_id=conversation_id,
@@ -406,7 +409,7 @@ class ConversationTab:
             view.messages,
             view.reply_audio(),
             figure if figure is not None else gr.skip(),
-            state_panel(self.pipeline.user_state(session.user_id)),
+            state_panel(user_state(self.pipeline.memory, session.user_id)),
             view.status(),
             gr.skip(),
         )
@@ -423,7 +426,7 @@ class ConversationTab:
     def _alarm_sound(self, message: str) -> tuple[int, np.ndarray]:
         """The chime, followed by the message spoken in the default voice when speech output works."""
         try:
-            synth = self.pipeline.synthesizer()
+            synth = self.pipeline.runtime.synthesizer()
             rate, ding = chime(synth.sample_rate)
             spoken = [np.asarray(c.samples, dtype=np.float32).reshape(-1) for c in synth.stream(message)]
             samples = np.concatenate([ding, np.zeros(rate // 4, dtype=np.float32), *spoken])

@@ -11,18 +11,45 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import gradio as gr
 
 from assistant.config import Settings
+from assistant.runtime import Runtime
+from assistant.text import understood_text
+from nlu.types import Intent
 from ui.errors import friendly, user_message
 from ui.render import comparison_table
 
 log = logging.getLogger("assistant.ui")
 
 TRAIN_CONCURRENCY = 1  # training is CPU-heavy: one at a time for the whole server
+
+
+@dataclass(frozen=True)
+class NLUComparison:
+    intent: Intent | None
+    latency_ms: float
+    error: str | None = None
+
+
+def compare_models(runtime: Runtime, text: str, names: list[str]) -> dict[str, NLUComparison]:
+    """The same utterance, read as a turn reads it, through several NLU models; one broken model shows its
+    error without hiding the others."""
+    cleaned = understood_text(text)
+    results: dict[str, NLUComparison] = {}
+    for name in names:
+        try:
+            model = runtime.nlu_model(name)
+            start = time.perf_counter()
+            intent = model.predict([cleaned])[0]
+            results[name] = NLUComparison(intent, (time.perf_counter() - start) * 1000)
+        except Exception as exc:
+            results[name] = NLUComparison(None, 0.0, f"{type(exc).__name__}: {exc}")
+    return results
 
 
 def trained_names(settings: Settings, names: list[str]) -> list[str]:
@@ -168,7 +195,7 @@ class NLULabTab:
             raise gr.Error("Pick at least one model to compare.")
         if len(text) > 2000:
             gr.Warning("Long utterance: the models read the first 2,000 characters.")
-        return comparison_table(self.pipeline.compare_nlu(text, list(names)))
+        return comparison_table(compare_models(self.pipeline.runtime, text, list(names)))
 
     @friendly
     def on_speak(self, recording: str | None, names: list[str]) -> tuple[Any, Any, Any]:
@@ -177,7 +204,7 @@ class NLULabTab:
         from assistant.audio import load_audio
 
         samples = load_audio(Path(recording), self.settings.audio, name="recording")
-        text = self.pipeline.recognizer().transcribe(samples).text.strip()
+        text = self.pipeline.runtime.recognizer().transcribe(samples).text.strip()
         if not text:
             raise gr.Error("I heard sound but no words. Please try again.")
         return text, self.on_compare(text, names), None

@@ -7,7 +7,6 @@ passes --insecure-no-auth (or sets auth.disable). Configured credentials are alw
 
 from __future__ import annotations
 
-import ipaddress
 import os
 import socket
 from dataclasses import dataclass
@@ -16,6 +15,7 @@ from typing import Annotated
 import typer
 
 from assistant.config import Settings
+from assistant.net import is_loopback
 
 AUTH_HINT = (
     "Set a username and password, e.g. `export ASSISTANT_AUTH__USERNAME=me ASSISTANT_AUTH__PASSWORD=...` "
@@ -34,23 +34,6 @@ class ServePlan:
     share: bool
     auth: tuple[str, str] | None
     warnings: tuple[str, ...] = ()
-
-
-def is_loopback(host: str) -> bool:
-    """True for 127.0.0.0/8, ::1 and names that resolve only to them (localhost)."""
-    host = host.strip().strip("[]")
-    if not host:
-        return False
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        pass
-    try:
-        infos = socket.getaddrinfo(host, None)
-    except OSError:
-        return False
-    addresses = {info[4][0] for info in infos}
-    return bool(addresses) and all(ipaddress.ip_address(a.split("%")[0]).is_loopback for a in addresses)
 
 
 def plan(settings: Settings, host: str, port: int, share: bool, insecure_no_auth: bool) -> ServePlan:
@@ -99,7 +82,7 @@ def serve(
         bool, typer.Option("--warm-up/--no-warm-up", help="Load the default models before serving.")
     ] = True,
 ) -> None:
-    """Start the web app."""
+    """Start the web app (default http://127.0.0.1:7860)."""
     from assistant.cli_state import settings_from
     from assistant.console import err_console, fail, status
 
@@ -124,7 +107,7 @@ def serve(
         pipeline = Pipeline(settings)
         if warm_up:
             with status("Loading the default models"):
-                pipeline.warm_up()
+                pipeline.runtime.warm_up()
         demo = build_app(pipeline, settings)
     except Exception as exc:  # a model or the database cannot load: say which, no traceback
         fail(f"Cannot start the web app: {exc}")
@@ -136,7 +119,7 @@ def serve(
     except KeyboardInterrupt:
         pass
     finally:
-        pipeline.close()
+        pipeline.runtime.close()
 
 
 def port_free(host: str, port: int) -> bool:

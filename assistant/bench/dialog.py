@@ -196,7 +196,7 @@ def skill_part(settings: Settings, options: DialogBenchOptions) -> list[Row]:
     with tempfile.TemporaryDirectory(prefix="bench-dialog-") as data_dir:
         url = f"sqlite:///{data_dir}/assistant.db"
         pipeline = Pipeline(settings.model_copy(update={"data_dir": data_dir, "database_url": url}))
-        pipeline.warm_up(speech=False)
+        pipeline.runtime.warm_up(speech=False)
         times: list[float] = []
         skills: list[str] = []
         conversation: int | None = None
@@ -240,7 +240,7 @@ settings = load_settings(json.loads(sys.argv[1]))
 with tempfile.TemporaryDirectory() as data_dir:
     pipeline = Pipeline(settings.model_copy(update={"data_dir": data_dir,
                                                     "database_url": f"sqlite:///{data_dir}/a.db"}))
-    pipeline.warm_up()
+    pipeline.runtime.warm_up()
     for _ in pipeline.run(TurnRequest(user="bench", text="Tell me about the moon.", speak=True)):
         pass
     import psutil

@@ -12,7 +12,7 @@ Voice-to-voice latency = end-of-speech wait + processing, where
 * processing runs from handing the utterance to `Pipeline.run` to its first reply audio sample (streamed
   TTS), or to the end of synthesising the whole reply ("whole-reply" variant, the non-streaming baseline).
 
-By default recognition starts at the first ~200 ms pause (`Pipeline.hear_ahead`) and runs during the rest
+By default recognition starts at the first ~200 ms pause (`Listening.hear_ahead`) and runs during the rest
 of the wait, and a request whose words are already whole ends after `audio.early_end_ms` of silence
 (see assistant/speech/endpoint.py). "no-early-end" always waits `audio.end_silence_ms`; "asr-after-eos"
 also transcribes only after the wait, as before.
@@ -302,7 +302,7 @@ def run_turn(
             conversation = event.conversation_id
     if not streamed and measure.error is None:
         synth_start = time.perf_counter()
-        synthesize(pipeline.synthesizer(), measure.reply)  # the baseline: the whole reply, then play
+        synthesize(pipeline.runtime.synthesizer(), measure.reply)  # the baseline: the whole reply, then play
         first_audio = time.perf_counter()
         measure.stages_ms["tts_whole_reply"] = round((first_audio - synth_start) * 1000, 1)
     measure.cpu_ms = round((cpu_seconds() - cpu0) * 1000, 1)
@@ -318,6 +318,7 @@ def bench_variant(
     """All requests, `repeats` times, through a fresh pipeline with this variant's settings."""
     import importlib.util
 
+    from assistant.listening import Listening
     from assistant.pipeline import Pipeline
 
     if variant.needs and importlib.util.find_spec(variant.needs) is None:
@@ -332,9 +333,9 @@ def bench_variant(
         pipeline = Pipeline(settings)
         rss0 = PeakRSS()._process.memory_info().rss
         start = time.perf_counter()
-        pipeline.warm_up()
+        pipeline.runtime.warm_up()
         load_s = time.perf_counter() - start
-        listener = pipeline.endpointer(variant.hear_ahead, variant.early_end)
+        listener = Listening(pipeline.runtime).endpointer(variant.hear_ahead, variant.early_end)
         turns: list[TurnMeasure] = []
         vad_compute_ms = 0.0
         audio_s = 0.0
@@ -359,7 +360,7 @@ def bench_variant(
                         measure.voice_to_voice_ms = round(heard.wait_ms + measure.processing_ms, 1)
                     turns.append(measure)
                     advance()
-        pipeline.close()
+        pipeline.runtime.close()
     return {
         "variant": variant.name,
         "settings": {

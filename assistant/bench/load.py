@@ -50,7 +50,7 @@ class TurnResult:
 
 
 def check_loopback(url: str) -> str:
-    from ui.serve import is_loopback
+    from assistant.net import is_loopback
 
     parsed = urlparse(url)
     if parsed.scheme not in ("http", "https") or not parsed.hostname:

@@ -49,10 +49,10 @@ def chat(
 
     with status("Loading models..."):
         try:
-            pipeline.warm_up(speech=False)
+            pipeline.runtime.warm_up(speech=False)
         except Exception as exc:
             fail(f"Could not load the models: {exc}")
-    pipeline.on_notification(lambda _uid, message: console.print(f"\n[bold yellow]⏰ {message}[/]"))
+    pipeline.runtime.on_notification(lambda _uid, message: console.print(f"\n[bold yellow]⏰ {message}[/]"))
     me = pipeline.memory.user(user)
     conv_id = pipeline.memory.resume_conversation(me.id, conversation).id if conversation else None
     nlu_name: str | None = None
@@ -73,7 +73,7 @@ def chat(
                 nlu_name = arg.strip()
                 console.print(f"NLU model: [bold]{nlu_name}[/] from the next message.")
             else:
-                console.print("NLU models: " + ", ".join(pipeline.nlu_names()))
+                console.print("NLU models: " + ", ".join(pipeline.runtime.nlu_names()))
         elif command == "/history":
             if conv_id is None:
                 console.print("[dim]Nothing yet in this conversation.[/]")
@@ -91,7 +91,7 @@ def chat(
         elif line.strip():
             request = TurnRequest(user=user, text=line, conversation_id=conv_id, nlu_override=nlu_name)
             conv_id = _print_turn(pipeline, request, return_conversation=True) or conv_id
-    pipeline.close()
+    pipeline.runtime.close()
 
 
 def _login_name() -> str:

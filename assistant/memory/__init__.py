@@ -5,7 +5,7 @@ from __future__ import annotations
 from assistant.config import Settings
 from assistant.memory.db import Database, DatabaseError, open_database
 from assistant.memory.records import NewTurn
-from assistant.memory.service import Memory, MemoryInputError, NotFoundError
+from assistant.memory.service import Memory, MemoryInputError, NotFoundError, TurnContext
 
 __all__ = [
     "Database",
@@ -14,6 +14,7 @@ __all__ = [
     "MemoryInputError",
     "NewTurn",
     "NotFoundError",
+    "TurnContext",
     "open_memory",
 ]
 

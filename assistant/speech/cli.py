@@ -208,7 +208,10 @@ def talk(
     player = TimelinePlayer() if output is not None else SoundDevicePlayer()
     live_player = player if output is None else None
     respond, pipeline = _responder(settings, synth, live_player)
-    session = TalkSession(recognizer, respond, player, pipeline.endpointer(), on_event=show)
+    from assistant.listening import Listening
+
+    listener = Listening(pipeline.runtime).endpointer()
+    session = TalkSession(recognizer, respond, player, listener, on_event=show)
 
     if audio is not None:
         run_on_recording(session, audio)
@@ -244,7 +247,7 @@ def _responder(settings, synth, player=None):  # type: ignore[no-untyped-def]
 
     pipeline = Pipeline(settings)
     with status("Loading the assistant..."):
-        pipeline.warm_up(speech=False)
+        pipeline.runtime.warm_up(speech=False)
     user = _login_name()
     conversation: dict[str, int | None] = {"id": None}
     if player is not None:
@@ -254,7 +257,7 @@ def _responder(settings, synth, player=None):  # type: ignore[no-untyped-def]
             console.print(f"[bold yellow]⏰ {message}[/]")
             player.play(synth.stream(message))
 
-        pipeline.on_notification(speak_alert, user_id=me.id)
+        pipeline.runtime.on_notification(speak_alert, user_id=me.id)
 
     def respond(text: str):  # type: ignore[no-untyped-def]
         request = TurnRequest(user=user, text=text, conversation_id=conversation["id"], speak=True)

@@ -79,7 +79,7 @@ class TalkSession:
         listener: Endpointer | None = None,
         on_event: Callable[[TalkEvent], None] = lambda event: None,
     ) -> None:
-        """`listener` is usually `Pipeline.endpointer()` (hears ahead, ends whole requests early); without
+        """`listener` is usually `Listening.endpointer()` (hears ahead, ends whole requests early); without
         one, a plain detector with hearing ahead through `recognizer`."""
         self.recognizer = recognizer
         self.respond = respond

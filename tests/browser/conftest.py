@@ -144,7 +144,7 @@ def app_url(tmp_path_factory: pytest.TempPathFactory, chromium_path: str) -> Ite
         }
     )
     pipeline = Pipeline(settings)
-    pipeline.warm_up()  # the real default models, loaded once for all the tests
+    pipeline.runtime.warm_up()  # the real default models, loaded once for all the tests
     demo = build_app(pipeline, settings)
     port = _free_port()
     launch(demo, settings, "127.0.0.1", port, block=False, quiet=True)
@@ -152,7 +152,7 @@ def app_url(tmp_path_factory: pytest.TempPathFactory, chromium_path: str) -> Ite
         yield f"http://127.0.0.1:{port}/"
     finally:
         demo.close()
-        pipeline.close()
+        pipeline.runtime.close()
         dispose_engine(settings.database_url)
 
 

@@ -43,7 +43,7 @@ def pipeline_factory(tmp_path_factory: pytest.TempPathFactory):
 
     yield make
     for pipeline in made:
-        pipeline.close()
+        pipeline.runtime.close()
     if made:
         dispose_engine(made[0].settings.database_url)
 

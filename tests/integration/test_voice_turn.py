@@ -18,7 +18,7 @@ def _spoken(pipeline, text: str) -> bytes:
     from assistant.audio import resample
     from assistant.speech.tts import synthesize
 
-    synth = pipeline.synthesizer()
+    synth = pipeline.runtime.synthesizer()
     audio = resample(synthesize(synth, text), synth.sample_rate, 44_100)
     stereo = np.stack([audio, audio * 0.9], axis=1)
     buffer = io.BytesIO()

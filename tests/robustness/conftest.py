@@ -103,9 +103,9 @@ def pipeline(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
 
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     pipe = Pipeline(make_settings(tmp_path_factory.mktemp("robust-data")))
-    pipe.warm_up()
+    pipe.runtime.warm_up()
     yield pipe
-    pipe.close()
+    pipe.runtime.close()
     dispose_engine(pipe.settings.database_url)
 
 

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from assistant.bench import e2e, load
+from assistant.listening import Listening
 from assistant.speech.types import SAMPLE_RATE
 from tests.robustness.conftest import MODEL_CACHE, make_settings
 
@@ -60,7 +61,7 @@ def test_a_turn_heard_ahead_uses_the_early_transcript(
     pipeline: Any, requests_audio: dict[str, np.ndarray]
 ) -> None:
     padded, last_voiced = e2e.with_room_silence(requests_audio["arithmetic"])
-    heard = e2e.end_point(pipeline.endpointer(), padded, last_voiced)
+    heard = e2e.end_point(Listening(pipeline.runtime).endpointer(), padded, last_voiced)
     assert heard.heard_ahead is not None and heard.heard_ahead.matches(heard.audio)
     measure, _ = e2e.run_turn(pipeline, heard.audio, "bench-e2e-ahead", None, True, heard.heard_ahead)
     assert measure.error is None, measure.error
@@ -149,7 +150,7 @@ def test_spoken_requests_come_out_once_without_the_full_window(
     from assistant.speech.asr import WHISPER_WINDOW_S, repeats_itself
     from assistant.speech.vad import split_utterances
 
-    recognizer = pipeline.recognizer()
+    recognizer = pipeline.runtime.recognizer()
     windows: list[int] = []
     decode_in = recognizer._decode_in
 
@@ -179,4 +180,4 @@ def test_spoken_requests_come_out_once_without_the_full_window(
     ],
 )
 def test_sounds_complete_decides_early_ends(pipeline: Any, text: str, whole: bool) -> None:
-    assert pipeline.sounds_complete(text) is whole
+    assert Listening(pipeline.runtime).sounds_complete(text) is whole

@@ -72,7 +72,7 @@ def test_missing_voice_gives_a_text_reply_with_a_notice(tmp_path: Path) -> None:
         )
         assert isinstance(again, TurnDoneEvent) and "eggs" in again.reply.lower()
     finally:
-        pipeline.close()
+        pipeline.runtime.close()
 
 
 def test_generator_server_down_gives_a_notice_and_the_conversation_goes_on(tmp_path: Path) -> None:
@@ -103,7 +103,7 @@ def test_generator_server_down_gives_a_notice_and_the_conversation_goes_on(tmp_p
         turns = pipeline.memory.recent_turns(pipeline.memory.user("faulty-gen").id, done.conversation_id, 5)
         assert len(turns) == 2
     finally:
-        pipeline.close()
+        pipeline.runtime.close()
 
 
 # --- missing or corrupt model files at start-up ----------------------------------------------------------
@@ -210,7 +210,7 @@ def test_read_only_database_gives_a_clear_error(tmp_path: Path) -> None:
         assert "read-only" in message, message
         assert "Traceback" not in message
     finally:
-        pipeline.close()
+        pipeline.runtime.close()
         dispose_engine(url)
 
 
@@ -250,7 +250,7 @@ def test_full_disk_gives_a_clear_error_not_a_hang(tiny_tmpfs: Path) -> None:
         assert isinstance(done, TurnDoneEvent)
         assert pipeline.memory.db.integrity_check() == "ok"
     finally:
-        pipeline.close()
+        pipeline.runtime.close()
         dispose_engine(pipeline.settings.database_url)
 
 

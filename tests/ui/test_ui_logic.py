@@ -21,10 +21,11 @@ from assistant.events import (
     TranscriptEvent,
     TurnDoneEvent,
 )
+from assistant.net import is_loopback
 from assistant.speech.types import AudioChunk, Transcript
 from nlu.types import Intent, Slot
 from ui import render
-from ui.serve import ServeError, is_loopback, plan
+from ui.serve import ServeError, plan
 from ui.session import Inbox, WebSession, ensure_conversation, ensure_session, user_name_for
 from ui.turns import LISTENING, TurnView
 

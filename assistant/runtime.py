@@ -1,0 +1,132 @@
+"""What every turn of one process shares: the models (loaded once, each under its own lock), the dialog
+manager, and the scheduler that fires timers and reminders. The pipeline runs turns on top of it; the
+listening loop, the NLU lab and the CLIs use it directly."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from assistant.config import Settings
+from assistant.memory import Memory, open_memory
+from assistant.speech.types import Synthesizer
+from nlu.types import IntentModel
+
+
+class ModelCache:
+    """Loaded models by key, one lock per key: loading one model (seconds) never blocks a turn that uses
+    another, and two requests for the same model load it once. Loading never trains."""
+
+    def __init__(self) -> None:
+        self._models: dict[tuple[str, ...], Any] = {}
+        self._locks: dict[tuple[str, ...], threading.Lock] = {}
+        self._guard = threading.Lock()
+
+    def get(self, key: tuple[str, ...], load: Callable[[], Any]) -> Any:
+        found = self._models.get(key)
+        if found is not None:
+            return found
+        with self._guard:
+            lock = self._locks.setdefault(key, threading.Lock())
+        with lock:
+            if key not in self._models:
+                self._models[key] = load()
+            return self._models[key]
+
+
+class Runtime:
+    """Thread-safe; one per process (the web app, a CLI session, a benchmark)."""
+
+    def __init__(self, settings: Settings, memory: Memory | None = None) -> None:
+        self.settings = settings
+        self.memory = memory or open_memory(settings)
+        self.models = ModelCache()
+        self._lock = threading.Lock()
+        self._manager: Any = None
+        self._scheduler: Any = None
+
+    # --- models, each swappable per request by name --------------------------------------------------
+
+    def nlu_model(self, name: str | None = None) -> IntentModel:
+        from nlu.registry import load_intent_model
+
+        name = name or self.settings.nlu.model
+        return self.models.get(("nlu", name), lambda: load_intent_model(name, self.settings))
+
+    def threshold(self, model: IntentModel) -> float:
+        """Below this confidence a request goes to the generator (settings override the model's own)."""
+        return self.settings.nlu.threshold if self.settings.nlu.threshold is not None else model.threshold
+
+    def recognizer(self):  # type: ignore[no-untyped-def]
+        from assistant.speech.asr import load_recognizer
+
+        return self.models.get(("asr",), lambda: load_recognizer(self.settings))
+
+    def synthesizer(self, backend: str | None = None) -> Synthesizer:
+        from assistant.speech.tts import load_synthesizer
+
+        settings = self.settings
+        if backend and backend != settings.tts.backend:
+            settings = settings.model_copy(
+                update={"tts": settings.tts.model_copy(update={"backend": backend})}
+            )
+        return self.models.get(("tts", settings.tts.backend), lambda: load_synthesizer(settings))
+
+    def generator(self, backend: str | None = None):  # type: ignore[no-untyped-def]
+        from assistant.dialog.generator import load_generator
+
+        settings = self.settings
+        if backend and backend != settings.generator.backend:
+            update = {"generator": settings.generator.model_copy(update={"backend": backend})}
+            settings = settings.model_copy(update=update)
+        return self.models.get(("generator", settings.generator.backend), lambda: load_generator(settings))
+
+    def nlu_names(self) -> list[str]:
+        from nlu.registry import product_names
+
+        return product_names()
+
+    def warm_up(self, speech: bool = True) -> None:
+        """Load the default models now rather than on the first request."""
+        self.nlu_model()
+        self.generator()
+        _ = self.manager
+        if speech:
+            self.recognizer()
+            self.synthesizer()
+
+    # --- the dialog manager and the scheduler --------------------------------------------------------
+
+    @property
+    def manager(self):  # type: ignore[no-untyped-def]
+        from assistant.dialog.manager import DialogManager
+
+        with self._lock:
+            if self._manager is None:
+                self._manager = DialogManager(self.memory, self.settings)
+            return self._manager
+
+    @property
+    def scheduler(self):  # type: ignore[no-untyped-def]
+        """Fires timers, alarms and reminders; started on first use, stopped by `close()`."""
+        from assistant.dialog.manager import user_timezone
+        from assistant.dialog.scheduler import Scheduler
+
+        with self._lock:
+            if self._scheduler is None:
+                self._scheduler = Scheduler(self.memory, tz=user_timezone(self.settings)).start()
+            return self._scheduler
+
+    def wake_scheduler(self) -> None:
+        """A skill just set something: a timer set for 2 s should not wait for the next poll."""
+        if self._scheduler is not None:
+            self._scheduler.wake()
+
+    def on_notification(self, callback: Callable[[int, str], None], user_id: int | None = None):  # type: ignore[no-untyped-def]
+        """Call `callback(user_id, message)` when a timer, alarm or reminder fires; returns unsubscribe."""
+        return self.scheduler.subscribe(lambda alert: callback(alert.user_id, alert.text), user_id=user_id)
+
+    def close(self) -> None:
+        if self._scheduler is not None:
+            self._scheduler.stop()
