@@ -55,26 +55,14 @@ def stage_choices(pipeline: Any, settings: Settings) -> dict[str, list[str]]:
     def ordered(names: list[str], current: str) -> list[str]:
         return [current] + [n for n in names if n != current]
 
+    from assistant.dialog.generator import generators
     from assistant.speech.tts import synthesizers
 
     return {
         "nlu": ordered(pipeline.runtime.nlu_names(), settings.nlu.model),
-        "generator": ordered(_generator_names(pipeline), settings.generator.backend),
+        "generator": ordered(generators.names(), settings.generator.backend),
         "voice": ordered(synthesizers.names(), settings.tts.backend),
     }
-
-
-def _generator_names(pipeline: Any) -> list[str]:
-    names = getattr(pipeline, "generator_names", None)
-    if callable(names):
-        return list(names())
-    try:
-        from assistant.dialog.generator import generators
-
-        return generators.names()
-    except ImportError:
-        log.warning("no generator registry found; the picker offers only the configured generator")
-        return []
 
 
 def build_app(pipeline: Any, settings: Settings) -> gr.Blocks:

@@ -19,13 +19,13 @@ import numpy as np
 
 from assistant.config import Settings
 from assistant.events import AudioEvent, TurnRequest
-from assistant.listening import Listening
-from ui.errors import friendly, user_message
+from ui.errors import friendly
+from ui.hands_free import TURN_OUTPUTS, HandsFree
 from ui.render import chime, fired_panel, state_panel, waterfall_figure
 from ui.session import Inbox, WebSession, ensure_conversation, ensure_session
 from ui.state import user_state
 from ui.turns import TurnView
-from ui.voice import JS_PLAY, JS_STOP, JS_TAKE, PayloadError, ReplyStream, decode_payload, js_start
+from ui.voice import JS_PLAY, JS_STOP, JS_TAKE, ReplyStream, js_start
 
 log = logging.getLogger("assistant.ui")
 
@@ -33,10 +33,9 @@ TURN_CONCURRENCY = 4  # turns running at once across all users; others wait in t
 HANDS_FREE_CHUNK_S = 0.25  # how often the server collects the page's microphone audio in hands-free mode
 HANDS_FREE_LIMIT_S = 900  # one hands-free session listens for at most this long
 TICK_S = 1.0  # how often each page asks for fired alarms
-TURN_OUTPUTS = 7  # textbox, chat, reply audio, waterfall, side panel, status, reply stream
 
 
-class ConversationTab:
+class ConversationTab(HandsFree):
     """Builds the tab's components and wires their events to the shared pipeline."""
 
     def __init__(
@@ -242,88 +241,6 @@ class ConversationTab:
         for update in self._run_turn(session, None, audio, nlu, generator, voice, True):
             yield (*update, gr.skip())
         yield (*(gr.skip(),) * TURN_OUTPUTS, None)  # clear the recorder for the next question
-
-    def on_listen_start(
-        self, opened: str | None, session: WebSession | None, request: gr.Request
-    ) -> tuple[Any, Any, str]:
-        """The page tried to open its microphone (`opened` is 'ok' or 'error: why'); start collecting."""
-        if (opened or "").strip() != "ok":
-            reason = (opened or "").removeprefix("error:").strip() or "the microphone did not start"
-            return gr.skip(), gr.Timer(active=False), f"Not listening: {reason}."
-        try:
-            session = ensure_session(session, request, self.pipeline.memory)
-            self._listener(session).reset()
-        except Exception as exc:
-            log.exception("hands-free start failed")
-            return gr.skip(), gr.Timer(active=False), f"Not listening: {user_message(exc)}"
-        session.pending_utterance = None
-        return session, gr.Timer(active=True), "Listening…"
-
-    def on_listen_stop(self, session: WebSession | None) -> tuple[Any, str]:
-        if session is not None and session.listening is not None:
-            session.listening.reset()
-        return gr.Timer(active=False), "Not listening."
-
-    def on_listen(self, payload: str | None, session: WebSession | None, seq: int) -> tuple[Any, Any, Any]:
-        """Hands-free, every tick: the page's new microphone audio -> the end-pointer.
-
-        A finished utterance is parked on the session and bumps `seq`, whose change event runs the turn
-        (in the turn queue, so this cheap handler keeps running meanwhile).
-        """
-        keep = gr.skip()
-        if session is None or session.user_id is None:
-            return gr.skip(), gr.skip(), keep
-        try:
-            mic = decode_payload(payload)
-            if mic is None:
-                return gr.skip(), gr.skip(), keep
-            if not mic.on:
-                message = f"Stopped listening: {mic.error}." if mic.error else "Not listening."
-                return gr.skip(), message, gr.Timer(active=False)
-            listener = self._listener(session)
-            if session.busy or session.pending_utterance is not None:
-                listener.reset()  # one request at a time; what is said meanwhile is not a new request
-                return gr.skip(), "Answering…", keep
-            if mic.muted:
-                listener.reset()  # the page was speaking: do not piece an utterance around its own voice
-            if mic.samples.size == 0:
-                return gr.skip(), "Speaking…" if mic.muted else gr.skip(), keep
-            from assistant.audio import resample
-
-            utterances = listener.feed(resample(mic.samples, mic.rate))
-        except PayloadError as exc:
-            return gr.skip(), f"Stopped listening: {exc}.", gr.Timer(active=False)
-        except Exception as exc:
-            log.exception("hands-free audio failed")
-            return gr.skip(), f"Stopped listening: {user_message(exc)}", gr.Timer(active=False)
-        if utterances:
-            session.pending_utterance = utterances[-1]
-            return (seq or 0) + 1, "Heard you, thinking…", keep
-        return gr.skip(), "Listening… (hearing speech)" if listener.in_speech else "Listening…", keep
-
-    def _listener(self, session: WebSession) -> Any:
-        """This page's end-pointer: hears ahead at pauses and ends whole requests early."""
-        if session.listening is None:
-            session.listening = Listening(self.pipeline.runtime).endpointer()
-        return session.listening
-
-    @friendly
-    def on_utterance(
-        self,
-        session: WebSession | None,
-        nlu: str | None,
-        generator: str | None,
-        voice: str | None,
-        request: gr.Request,
-    ) -> Iterator[tuple[Any, ...]]:
-        if session is None or session.pending_utterance is None:
-            yield (gr.skip(),) * TURN_OUTPUTS
-            return
-        heard, session.pending_utterance = session.pending_utterance, None
-        session = ensure_session(session, request, self.pipeline.memory)
-        yield from self._run_turn(
-            session, None, heard.utterance.audio, nlu, generator, voice, True, heard.heard_ahead
-        )
 
     def on_clear(self, session: WebSession | None) -> str:
         """The chat's clear button starts a new conversation (the old one stays in History)."""

@@ -26,7 +26,6 @@ class WebSession:
     conversation_id: int | None = None
     messages: list[dict[str, Any]] = field(default_factory=list)  # the chat shown in this tab
     fired: list[tuple[datetime, str]] = field(default_factory=list)  # alarms shown in this tab
-    waterfalls: list[Any] = field(default_factory=list)  # (turn label, spans, total_ms) per turn
     listening: Any = None  # the hands-free Endpointer, made on first use
     pending_utterance: Any = None  # hands-free: a `Heard` utterance waiting for its turn
     busy: bool = False  # a turn is running: hands-free ignores the microphone meanwhile

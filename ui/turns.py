@@ -140,7 +140,3 @@ class TurnView:
         if self.error:
             lines.append(f"❌ {self.error}")
         return "\n\n".join(lines)
-
-    def dropped_history(self) -> list[dict[str, Any]]:
-        """The chat without this turn (used when the turn failed before anything was said)."""
-        return self.messages[:-2]
