@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
 
 from assistant.dialog.skills import reminders as reminder_skill
-from assistant.dialog.skills import timers as timer_skill
+from assistant.dialog.skills import timer_words
 from assistant.memory import DatabaseError, Memory
 
 log = logging.getLogger(__name__)
@@ -116,7 +116,7 @@ class Scheduler:
                 log.exception("scheduler could not read the memory")
                 continue
             for t in timers:
-                text = timer_skill.alert_text(t, local_now)
+                text = timer_words.alert_text(t, local_now)
                 alerts.append(Alert(t.kind, t.id, t.user_id, text, t.due_at, t.label))
             for r in reminders:
                 alerts.append(

@@ -523,3 +523,22 @@ def say_when(moment: datetime, now: datetime) -> str:
     if day in ("today", "tomorrow", "yesterday"):
         return f"{say_time(moment)} {day}"
     return f"{say_time(moment)} on {day}"
+
+
+def bare_clock(tokens: list[Token]) -> TimeMatch | None:
+    """A reply that is just a number ("7", "seven thirty") read as a clock time."""
+    nums = [t for t in tokens if t.is_number and not t.ordinal]
+    others = [
+        t
+        for t in tokens
+        if not t.is_number and t.norm not in ("at", "for", "the", "one", "alarm", "please", "o'clock")
+    ]
+    if not nums or others or len(nums) > 2:
+        return None
+    hour = nums[0].value
+    minute = nums[1].value if len(nums) == 2 else 0
+    if not (
+        float(hour).is_integer() and 0 <= hour <= 23 and float(minute).is_integer() and 0 <= minute <= 59
+    ):  # type: ignore[arg-type]
+        return None
+    return TimeMatch(int(hour), int(minute), int(hour) == 0 or int(hour) > 12, 0, len(tokens))  # type: ignore[arg-type]

@@ -9,6 +9,7 @@ from typing import Any
 
 from assistant.dialog.parsing.durations import find_duration
 from assistant.dialog.parsing.when import (
+    bare_clock,
     find_date,
     find_datetime,
     find_time,
@@ -188,9 +189,7 @@ class CalendarSkill(Skill):
                 return self._create(ctx, state["title"], _midnight(chosen, ctx), all_day=True)
             clock = find_time(ctx.tokens)
             if clock is None:
-                from assistant.dialog.skills.timers import _bare_clock
-
-                clock = _bare_clock(ctx)
+                clock = bare_clock(ctx.tokens)
             if clock is None and day is None:
                 return None
             if clock is None:

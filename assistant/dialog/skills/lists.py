@@ -69,25 +69,11 @@ _NAMES_QUERY = re.compile(
     r"\b(?:what|which|names of|all) (?:of )?(?:my )?lists\b|\bmy lists\b|\blists (?:do i have|have i got)\b"
 )
 _BAD_NAMES = {
-    "me",
-    "us",
-    "you",
-    "it",
-    "a",
-    "an",
-    "the",
-    "my",
-    "new",
-    "this",
-    "that",
-    "any",
-    "every",
-    "each",
-    "whole",
-    "entire",
-    "to do's",
-}
+    "me", "us", "you", "it", "a", "an", "the", "my", "new", "this", "that", "any", "every", "each", "whole",
+    "entire", "to do's",
+}  # fmt: skip
 _ITEM_SPLIT = re.compile(r"\s*(?:,|\band\b|\bas well as\b|&)\s*")
+_VAGUE_ITEMS = {"something", "stuff", "things", "item", "items"}
 _ITEM_LEAD = re.compile(r"^(?:some|a few|a couple of|an|a|the|please|also|more)\s+")
 
 
@@ -157,18 +143,7 @@ def _items(phrase: str) -> list[str]:
     items = []
     for part in _ITEM_SPLIT.split(phrase.strip(" .!?")):
         part = _ITEM_LEAD.sub("", part.strip()).strip(" .!?")
-        if (
-            part
-            and part not in _PRONOUNS
-            and part
-            not in (
-                "something",
-                "stuff",
-                "things",
-                "item",
-                "items",
-            )
-        ):
+        if part and part not in _PRONOUNS and part not in _VAGUE_ITEMS:
             items.append(part)
     return items
 

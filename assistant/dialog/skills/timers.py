@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, timedelta
-from typing import Any
 
 from assistant.dialog.parsing.durations import find_duration, say_duration
 from assistant.dialog.parsing.when import (
     TimeMatch,
+    bare_clock,
     find_date,
     find_datetime,
     find_recurrence,
@@ -23,6 +23,7 @@ from assistant.dialog.parsing.when import (
 )
 from assistant.dialog.skill import Confirmation, FollowUp, Skill, SkillContext, SkillResult, skills
 from assistant.dialog.skills.common import is_general_question, plural, spoken_list, strip_words, text_of
+from assistant.dialog.skills.timer_words import describe, timer_data
 from assistant.memory.records import TimerRecord
 from assistant.memory.recurrence import repeat_days, say_repeat
 
@@ -63,47 +64,6 @@ _LABEL_FILLER = {
     "of",  # "set of timer": Whisper's hearing of "set a timer", not a timer called "of"
     "to",
 }
-
-
-def timer_data(record: TimerRecord) -> dict[str, Any]:
-    return {
-        "id": record.id,
-        "kind": record.kind,
-        "label": record.label,
-        "due_at": record.due_at.isoformat(),
-        "duration_s": record.duration_s,
-        "status": record.status,
-        "repeat": record.repeat,
-    }
-
-
-def describe(record: TimerRecord, now: datetime) -> str:
-    """'pasta timer with 7 minutes left' / 'alarm at 7 AM tomorrow'."""
-    if record.kind == "timer":
-        left = max(0.0, (record.due_at - now).total_seconds())
-        name = (
-            f"{record.label} timer"
-            if record.label
-            else (f"timer for {say_duration(record.duration_s)}" if record.duration_s else "timer")
-        )
-        return f"{name} with {say_duration(left)} left"
-    label = f" for {record.label}" if record.label else ""
-    local = record.due_at.astimezone(now.tzinfo)
-    if record.repeat:
-        return f"alarm{label} at {say_time(local)} {say_repeat(record.repeat)} (next {say_when(local, now)})"
-    return f"alarm{label} at {say_when(local, now)}"
-
-
-def alert_text(record: TimerRecord, now: datetime) -> str:
-    """What to say when a timer or alarm goes off."""
-    if record.kind == "timer":
-        if record.label:
-            return f"Your {record.label} timer is done."
-        if record.duration_s:
-            return f"Your timer for {say_duration(record.duration_s)} is done."
-        return "Your timer is done."
-    label = f" for {record.label}" if record.label else ""
-    return f"It's {say_time(record.due_at.astimezone(now.tzinfo))}: your alarm{label} is going off."
 
 
 @skills.register("timers")
@@ -262,7 +222,7 @@ class TimersSkill(Skill):
                 return None
             return self._create_timer(ctx, found.seconds, follow_up.state.get("label"))
         if follow_up.slot == "time":
-            clock = find_time(ctx.tokens) or _bare_clock(ctx)
+            clock = find_time(ctx.tokens) or bare_clock(ctx.tokens)
             if clock is None:
                 return None
             if follow_up.state.get("repeat"):
@@ -344,7 +304,7 @@ class TimersSkill(Skill):
 
     @staticmethod
     def _match(ctx: SkillContext, records: list[TimerRecord]) -> list[TimerRecord]:
-        clock = find_time(ctx.tokens) or _bare_clock(ctx)
+        clock = find_time(ctx.tokens) or bare_clock(ctx.tokens)
         if clock is not None:
             hits = [
                 r
@@ -399,22 +359,3 @@ def _wake_clock(clock: TimeMatch) -> TimeMatch:
     if clock.meridiem_known or not 4 <= clock.hour <= 11:
         return clock
     return TimeMatch(clock.hour, clock.minute, True, clock.start, clock.end)
-
-
-def _bare_clock(ctx: SkillContext):  # type: ignore[no-untyped-def]
-    """A reply that is just a number ("7", "seven thirty") read as a clock time."""
-    nums = [t for t in ctx.tokens if t.is_number and not t.ordinal]
-    others = [
-        t
-        for t in ctx.tokens
-        if not t.is_number and t.norm not in ("at", "for", "the", "one", "alarm", "please", "o'clock")
-    ]
-    if not nums or others or len(nums) > 2:
-        return None
-    hour = nums[0].value
-    minute = nums[1].value if len(nums) == 2 else 0
-    if not (
-        float(hour).is_integer() and 0 <= hour <= 23 and float(minute).is_integer() and 0 <= minute <= 59
-    ):  # type: ignore[arg-type]
-        return None
-    return TimeMatch(int(hour), int(minute), int(hour) == 0 or int(hour) > 12, 0, len(ctx.tokens))  # type: ignore[arg-type]
