@@ -34,7 +34,7 @@ def export_whisper_command(
     from assistant.cli_state import settings_from
     from assistant.console import console, fail, status
     from assistant.offline import ModelNotAvailableError
-    from assistant.speech.asr import BASE_MODEL, DEFAULT_MODEL, tiny_en_dir, whisper_base_dir
+    from assistant.speech.asr_models import BASE_MODEL, DEFAULT_MODEL, tiny_en_dir, whisper_base_dir
     from assistant.speech.whisper_export import WhisperExportError, export_whisper
 
     settings = settings_from(ctx)

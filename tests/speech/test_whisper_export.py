@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from assistant.audio import load_audio
-from assistant.speech.asr import tiny_en_dir
+from assistant.speech.asr_models import tiny_en_dir
 from assistant.speech.whisper_export import WhisperExportError, read_ct2_model, whisper_state_dict
 from tests.speech.conftest import SPEECH_DATA, silence, words
 
