@@ -47,8 +47,8 @@ def _wire() -> None:
     from assistant.bench.cli import app as bench_app
     from assistant.dialog.cli import chat
     from assistant.memory.cli import app as db_app
+    from assistant.nlu_cli import app as nlu_app
     from assistant.speech.cli import say, talk, transcribe
-    from nlu.cli import app as nlu_app
 
     for command in entry_points(group="assistant.commands"):  # `serve`, from ui/ (pyproject.toml)
         function = command.load()

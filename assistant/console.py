@@ -1,4 +1,5 @@
-"""Rich console output and progress bars shared by the CLI commands."""
+"""Rich console output and progress bars shared by the CLI commands (the stderr console and the progress
+bar come from the NLU library, nlu.progress, so training shows the same bar)."""
 
 from __future__ import annotations
 
@@ -7,34 +8,14 @@ from contextlib import contextmanager
 from typing import TypeVar
 
 from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    SpinnerColumn,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
+
+from nlu.progress import err_console, progress_bar
+
+__all__ = ["console", "err_console", "fail", "progress_bar", "status", "track"]
 
 T = TypeVar("T")
 
 console = Console()
-err_console = Console(stderr=True)
-
-
-def progress_bar(transient: bool = False) -> Progress:
-    """A progress bar on stderr, so JSON on stdout stays clean."""
-    return Progress(
-        SpinnerColumn(),
-        TextColumn("[progress.description]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        TimeRemainingColumn(),
-        console=err_console,
-        transient=transient,
-    )
 
 
 def track(items: Iterable[T], description: str, total: int | None = None) -> Iterator[T]:

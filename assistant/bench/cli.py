@@ -337,7 +337,7 @@ def bench_natural(
     from assistant.bench import natural as bench
     from assistant.cli_state import settings_from
     from assistant.console import fail, progress_bar, status
-    from nlu.registry import load_intent_model
+    from assistant.nlu_models import load_intent_model
 
     settings = settings_from(ctx)
     try:

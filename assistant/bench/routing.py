@@ -83,7 +83,7 @@ def route_sets(
     from assistant.dialog.manager import DialogManager
     from assistant.memory import open_memory
     from assistant.memory.db import dispose_engine
-    from nlu.registry import load_intent_model
+    from assistant.nlu_models import load_intent_model
 
     nlu = load_intent_model(model or settings.nlu.model, settings)
     threshold = settings.nlu.threshold if settings.nlu.threshold is not None else nlu.threshold

@@ -139,15 +139,9 @@ class Conversations:
                     raise NotFoundError(f"Conversation {conversation_id} not found for this user.")
                 return TurnContext(None, [], self._facts(session, user_id))
             count = session.scalar(select(func.count(Turn.id)).where(Turn.conversation_id == row.id)) or 0
-            latest = session.scalars(
-                select(Turn)
-                .where(Turn.conversation_id == row.id, Turn.user_id == user_id)
-                .order_by(Turn.id.desc())
-                .limit(max(0, history(count)))
-            ).all()
             return TurnContext(
                 self._conversation_record(row, count),
-                [self._turn_record(turn) for turn in reversed(latest)],
+                self._latest_turns(session, user_id, row.id, history(count)),
                 self._facts(session, user_id),
             )
 
@@ -201,14 +195,18 @@ class Conversations:
 
     def recent_turns(self, user_id: int, conversation_id: int, n: int = 10) -> list[TurnRecord]:
         """The last `n` turns of a conversation, oldest first (the generator's context)."""
+        with self.db.read() as session:
+            return self._latest_turns(session, user_id, conversation_id, n)
+
+    @classmethod
+    def _latest_turns(cls, session: Session, user_id: int, conversation_id: int, n: int) -> list[TurnRecord]:
         query = (
             select(Turn)
             .where(Turn.conversation_id == conversation_id, Turn.user_id == user_id)
             .order_by(Turn.id.desc())
             .limit(max(0, n))
         )
-        with self.db.read() as session:
-            return [self._turn_record(row) for row in reversed(session.scalars(query).all())]
+        return [cls._turn_record(row) for row in reversed(session.scalars(query).all())]
 
     def search_turns(self, user_id: int, query: str, limit: int = 50) -> list[TurnRecord]:
         """Turns of this user whose request or reply contains `query` (case-insensitive), newest first."""

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
+from assistant import model_cache
 from assistant.audio import SilenceOnlyError
 from assistant.config import ASRSettings, Settings
 from assistant.offline import ModelNotAvailableError, hub_offline_message
@@ -44,17 +45,11 @@ MIN_WINDOW_S = 8  # in 4-5 s windows a short command came out twice ("What time 
 def load_recognizer(settings: Settings) -> Recognizer:
     """The recognizer the settings name, loaded once per process and shared."""
     recognizers.get(settings.asr.backend)  # unknown names fail here, with the list of known ones
-    return _load(
-        settings.asr.backend,
-        settings.asr.model_dump_json(),
-        settings.resolved_device(),
-        str(settings.cache_dir),
+    device, cache_dir = settings.resolved_device(), Path(settings.cache_dir)
+    key = ("asr", settings.asr.model_dump_json(), device, str(cache_dir))
+    return model_cache.shared.get(
+        key, lambda: recognizers.create(settings.asr.backend, settings.asr.model_copy(), device, cache_dir)
     )
-
-
-@functools.lru_cache(maxsize=4)
-def _load(backend: str, asr_json: str, device: str, cache_dir: str) -> Recognizer:
-    return recognizers.create(backend, ASRSettings.model_validate_json(asr_json), device, Path(cache_dir))
 
 
 def _thread_count() -> int:

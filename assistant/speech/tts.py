@@ -11,7 +11,6 @@ plays while the rest is still being made (time to first audio stays short howeve
 
 from __future__ import annotations
 
-import functools
 import io
 import re
 import shutil
@@ -21,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
+from assistant import model_cache
 from assistant.config import Settings, TTSSettings
 from assistant.offline import ModelNotAvailableError, package_dir
 from assistant.registry import Registry
@@ -76,12 +76,11 @@ def split_sentences(text: str) -> list[str]:
 def load_synthesizer(settings: Settings) -> Synthesizer:
     """The synthesizer the settings name, loaded once per process and shared."""
     synthesizers.get(settings.tts.backend)
-    return _load(settings.tts.backend, settings.tts.model_dump_json(), settings.resolved_device())
-
-
-@functools.lru_cache(maxsize=4)
-def _load(backend: str, tts_json: str, device: str) -> Synthesizer:
-    return synthesizers.create(backend, TTSSettings.model_validate_json(tts_json), device)
+    device = settings.resolved_device()
+    key = ("tts", settings.tts.model_dump_json(), device)
+    return model_cache.shared.get(
+        key, lambda: synthesizers.create(settings.tts.backend, settings.tts.model_copy(), device)
+    )
 
 
 def synthesize(synth: Synthesizer, text: str) -> np.ndarray:

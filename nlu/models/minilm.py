@@ -65,36 +65,10 @@ class MiniLMIntentModel(BaseIntentModel):
         self.encoder.eval()
 
     def _build_head(self):
-        import torch
-        from torch import nn
+        from nlu.models.networks import MiniLMNet
 
-        dim = self.encoder.config.hidden_size
-        encoder, n_labels, n_tags = self.encoder, len(self.labels), len(self.tags)
-        dropout = self.config["dropout"]
-
-        class Net(nn.Module):
-            def __init__(self) -> None:
-                super().__init__()
-                self.encoder = encoder
-                self.dropout = nn.Dropout(dropout)
-                self.intent = nn.Linear(dim, n_labels)
-                self.slots = nn.Linear(2 * dim, n_tags) if n_tags else None
-
-            def pooled(self, batch: dict) -> tuple[torch.Tensor, torch.Tensor]:
-                states = self.encoder(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"])[0]
-                mask = batch["attention_mask"].unsqueeze(-1).to(states.dtype)
-                return (states * mask).sum(1) / mask.sum(1).clamp(min=1), states
-
-            def forward(self, batch: dict) -> tuple[torch.Tensor, torch.Tensor | None]:
-                sentence, states = self.pooled(batch)
-                intent = self.intent(self.dropout(sentence))
-                if self.slots is None:
-                    return intent, None
-                first = states.gather(1, batch["first_piece"].unsqueeze(-1).expand(-1, -1, states.size(-1)))
-                context = sentence.unsqueeze(1).expand(-1, first.size(1), -1)
-                return intent, self.slots(self.dropout(torch.cat([first, context], dim=-1)))
-
-        return Net().to(self.device)
+        net = MiniLMNet(self.encoder, len(self.labels), len(self.tags), self.config["dropout"])
+        return net.to(self.device)
 
     def num_parameters(self) -> int:
         return sum(p.numel() for p in self.net.parameters()) if self.net is not None else 0

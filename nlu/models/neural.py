@@ -61,61 +61,22 @@ class NeuralIntentModel(BaseIntentModel):
         raise NotImplementedError
 
     def _build_net(self):
-        import torch
-        from torch import nn
-
-        from nlu.models.layers import JointHeads, WordInput, lengths_mask
+        from nlu.models.layers import JointHeads, WordInput
+        from nlu.models.networks import Ensemble, EnsembleMember, JointNet
 
         assert self.tokenizer is not None
         cfg = self.config
         word_dim = 384 if cfg["pretrained"] else cfg["word_dim"]
         embed = WordInput(len(self.tokenizer), word_dim, cfg["buckets"], cfg["ngram_dim"], cfg["dropout"])
 
-        def member() -> tuple[nn.Module, nn.Module]:
+        def member() -> tuple:  # the encoder, then its heads: the order of the seeded random draws
             encoder = self._build_encoder(embed.dim)
             return encoder, JointHeads(encoder.dim, len(self.labels), len(self.tags), cfg["dropout"])
 
-        class Net(nn.Module):
-            def __init__(self) -> None:
-                super().__init__()
-                self.embed = embed
-                self.encoder, self.heads = member()
-
-            def forward(self, word_ids: torch.Tensor, ngram_ids: torch.Tensor, lengths: torch.Tensor):
-                mask = lengths_mask(lengths, word_ids.size(1))
-                return self.heads(self.encoder(self.embed(word_ids, ngram_ids), lengths, mask), mask)
-
-        class Member(nn.Module):
-            def __init__(self) -> None:
-                super().__init__()
-                self.encoder, self.heads = member()
-
-        class Ensemble(nn.Module):
-            """Members trained side by side on the same batches (each on its own loss, `member_outputs`);
-            prediction averages their log-probabilities: steadier accuracy and confidence than one seed."""
-
-            def __init__(self, count: int) -> None:
-                super().__init__()
-                self.embed = embed
-                self.members = nn.ModuleList(Member() for _ in range(count))
-
-            def member_outputs(self, word_ids: torch.Tensor, ngram_ids: torch.Tensor, lengths: torch.Tensor):
-                mask = lengths_mask(lengths, word_ids.size(1))
-                return [
-                    m.heads(m.encoder(self.embed(word_ids, ngram_ids), lengths, mask), mask)
-                    for m in self.members
-                ]
-
-            def forward(self, word_ids: torch.Tensor, ngram_ids: torch.Tensor, lengths: torch.Tensor):
-                outputs = self.member_outputs(word_ids, ngram_ids, lengths)
-
-                def mean_log_probs(parts: list[torch.Tensor]) -> torch.Tensor:
-                    return torch.stack([p.log_softmax(-1) for p in parts]).mean(0)
-
-                slots = None if outputs[0][1] is None else mean_log_probs([o[1] for o in outputs])
-                return mean_log_probs([o[0] for o in outputs]), slots
-
-        net = Net() if cfg["members"] <= 1 else Ensemble(int(cfg["members"]))
+        if cfg["members"] <= 1:
+            net = JointNet(embed, *member())
+        else:
+            net = Ensemble(embed, [EnsembleMember(*member()) for _ in range(int(cfg["members"]))])
         return net.to(self.device)
 
     def num_parameters(self) -> int:

@@ -15,7 +15,7 @@ from platformdirs import user_cache_dir
 
 from assistant.bench import natural
 from assistant.config import Settings, load_settings
-from nlu.registry import load_intent_model
+from assistant.nlu_models import load_intent_model
 
 MODEL_CACHE = Path(user_cache_dir("assistant"))  # where `assistant models prepare` puts the models
 BLIND = Path(__file__).resolve().parent / "requests_blind.jsonl"

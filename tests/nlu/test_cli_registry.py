@@ -10,12 +10,12 @@ from typer.testing import CliRunner
 
 from assistant.cli import app
 from assistant.config import load_settings
+from assistant.nlu_models import load_intent_model, prepare_default_model
 from assistant.registry import UnknownBackendError
 from nlu.calibrate import FALLBACK, route
 from nlu.compare import run_compare
 from nlu.data import load_dataset, shared_data_dir, subsample
 from nlu.models.base import ModelFolderError
-from nlu.registry import load_intent_model, prepare_default_model
 
 pytestmark = pytest.mark.slow
 runner = CliRunner()

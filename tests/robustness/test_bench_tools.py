@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from assistant.bench import e2e, load
+from assistant.bench import e2e, load, spoken
 from assistant.listening import Listening
 from assistant.speech.types import SAMPLE_RATE
 from tests.robustness.conftest import MODEL_CACHE, make_settings
@@ -22,19 +22,19 @@ def requests_audio(tmp_path_factory: pytest.TempPathFactory) -> dict[str, np.nda
 
     if shutil.which("espeak-ng") is None:
         pytest.skip("espeak-ng is not installed (scripts/setup.sh installs it)")
-    return e2e.synthesise_requests(tmp_path_factory.mktemp("e2e-cache"))
+    return spoken.synthesise_requests(tmp_path_factory.mktemp("e2e-cache"))
 
 
 def test_requests_are_synthesised_once_and_cached(
     requests_audio: dict[str, np.ndarray], tmp_path: Path
 ) -> None:
-    synthesised = {r.id for r in e2e.REQUESTS if r.recording is None}
+    synthesised = {r.id for r in spoken.REQUESTS if r.recording is None}
     from assistant.bench.asr import data_dir
 
-    real = {r.id for r in e2e.REAL_REQUESTS if (data_dir() / str(r.recording)).is_file()}
+    real = {r.id for r in spoken.REAL_REQUESTS if (data_dir() / str(r.recording)).is_file()}
     assert set(requests_audio) == synthesised | real
-    kinds = {r.kind for r in e2e.REQUESTS}
-    assert kinds == {"skill", "open"} and sum(r.kind == "open" for r in e2e.REQUESTS) == 4
+    kinds = {r.kind for r in spoken.REQUESTS}
+    assert kinds == {"skill", "open"} and sum(r.kind == "open" for r in spoken.REQUESTS) == 4
     for samples in requests_audio.values():
         assert 0.5 < len(samples) / SAMPLE_RATE < 5 and np.abs(samples).max() > 0.1
 
@@ -45,8 +45,8 @@ def test_end_point_finds_the_request_and_measures_the_wait(requests_audio: dict[
 
     detector = EndOfSpeechDetector()
     speech = requests_audio["time"]
-    padded, last_voiced = e2e.with_room_silence(speech)
-    assert np.abs(padded[last_voiced:]).max() <= e2e.VOICED_LEVEL
+    padded, last_voiced = spoken.with_room_silence(speech)
+    assert np.abs(padded[last_voiced:]).max() <= spoken.VOICED_LEVEL
     heard = e2e.end_point(Endpointer(detector), padded, last_voiced)  # silence alone decides
     assert heard.audio is not None and heard.heard_ahead is None
     assert abs(len(heard.audio) - len(speech)) < SAMPLE_RATE  # the request, not the surrounding silence
@@ -60,7 +60,7 @@ def test_end_point_finds_the_request_and_measures_the_wait(requests_audio: dict[
 def test_a_turn_heard_ahead_uses_the_early_transcript(
     pipeline: Any, requests_audio: dict[str, np.ndarray]
 ) -> None:
-    padded, last_voiced = e2e.with_room_silence(requests_audio["arithmetic"])
+    padded, last_voiced = spoken.with_room_silence(requests_audio["arithmetic"])
     heard = e2e.end_point(Listening(pipeline.runtime).endpointer(), padded, last_voiced)
     assert heard.heard_ahead is not None and heard.heard_ahead.matches(heard.audio)
     measure, _ = e2e.run_turn(pipeline, heard.audio, "bench-e2e-ahead", None, True, heard.heard_ahead)
@@ -159,8 +159,8 @@ def test_spoken_requests_come_out_once_without_the_full_window(
         return decode_in(audio, window, timestamps)
 
     monkeypatch.setattr(recognizer, "_decode_in", spy)
-    for i, request in enumerate(r for r in e2e.REQUESTS if r.recording is None):
-        padded, _ = e2e.with_room_silence(requests_audio[request.id], seed=i)
+    for i, request in enumerate(r for r in spoken.REQUESTS if r.recording is None):
+        padded, _ = spoken.with_room_silence(requests_audio[request.id], seed=i)
         (utterance,) = split_utterances(padded)
         text = recognizer.transcribe(utterance.audio).text
         assert text and not repeats_itself(text), (request.id, text)

@@ -133,7 +133,7 @@ def test_missing_nlu_model_folder_fails_naming_it(tmp_path: Path) -> None:
     folder = tmp_path / "my-intent-model"
     folder.mkdir()
     (folder / "config.json").write_text("{ not json")
-    from nlu.registry import load_intent_model
+    from assistant.nlu_models import load_intent_model
 
     with pytest.raises(Exception) as info:
         load_intent_model(str(folder), make_settings(tmp_path))

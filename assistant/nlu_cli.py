@@ -1,4 +1,5 @@
-"""`assistant nlu ...` (issue 3): train, predict, compare and list intent models."""
+"""`assistant nlu ...` (issue 3): train, predict, compare and list intent models (the NLU library, nlu/,
+with the assistant's settings and console)."""
 
 from __future__ import annotations
 
@@ -149,7 +150,7 @@ def train(
 
 def _train_product(settings: Any, name: str, out: Path | None) -> None:
     from assistant.console import console, fail
-    from nlu.registry import train_product
+    from assistant.nlu_models import train_product
     from nlu.shipped import CATALOG
 
     if name not in CATALOG:
@@ -180,7 +181,15 @@ def ship(
 
     settings = settings_from(ctx)
     try:
-        run_ship(settings, [m.strip() for m in models.split(",") if m.strip()], log=console.print)
+        names = [m.strip() for m in models.split(",") if m.strip()]
+        device = settings.resolved_device() if names else "cpu"  # nothing to train: no device to pick
+        run_ship(
+            names,
+            cache_dir=settings.cache_dir,
+            device=device,
+            data_dir=settings.nlu.data_dir,
+            log=console.print,
+        )
     except _user_errors() as exc:
         fail(str(exc))
         return
@@ -206,8 +215,8 @@ def predict(
 
     from assistant.cli_state import settings_from
     from assistant.console import console, fail, status
+    from assistant.nlu_models import load_intent_model
     from nlu.calibrate import FALLBACK, route
-    from nlu.registry import load_intent_model
 
     settings = settings_from(ctx, {"nlu": {"model": model}})
     lines = list(texts or [])
@@ -322,8 +331,8 @@ def crossset(
 
     from assistant.cli_state import settings_from
     from assistant.console import console, fail, status
+    from assistant.nlu_models import load_intent_model
     from nlu.crossset import evaluate_crossset
-    from nlu.registry import load_intent_model
 
     settings = settings_from(ctx, {"nlu": {"model": model}})
     try:
