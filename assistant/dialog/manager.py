@@ -221,9 +221,6 @@ class DialogManager:
         with self._lock:
             self._pending.pop((user_id, conversation_id), None)
 
-    def skill_names(self) -> list[str]:
-        return [skill.name for skill in self._ordered]
-
     # --- steps --------------------------------------------------------------------------------------
 
     def _guard(self, text: str, intent: Intent | None) -> Decision | None:

@@ -1,15 +1,12 @@
-"""The generator's prompt: a short persona, what we know about the user, recent turns, and a skill's result.
+"""The generator's prompt: a short persona, what we know about the user, and recent turns.
 
-Facts a skill owns (times, timers, list items, sums) come from the skill: when one ran, its result goes
-into the system message as the only facts the reply may state, and the model is told to repeat them and
-never invent others. Every part is capped, so a 100 kB paste or a huge fact list cannot blow up the prompt
-(the generator also trims the prompt to its context, oldest turns first).
+Every part is capped, so a 100 kB paste or a huge fact list cannot blow up the prompt (the generator
+also trims the prompt to its context, oldest turns first).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
 
 from assistant.dialog.types import Message
 
@@ -17,17 +14,11 @@ PERSONA = (
     "You are a friendly, concise voice assistant running offline on the user's computer. "
     "Answer in one or two short spoken sentences. If you do not know something, say so."
 )
-SKILL_RULES = (
-    "A skill has already handled this request. Its result below is correct and complete. Tell the user "
-    "this result in one short natural sentence: repeat every time, date, number, name and item exactly as "
-    "given, and do not add any that are not listed."
-)
 
 MAX_USER_CHARS = 2000  # the user's newest message
 MAX_TURN_CHARS = 600  # each message of an earlier turn
 MAX_FACTS = 20
 MAX_FACT_CHARS = 160  # one fact's key + value
-MAX_SKILL_CHARS = 1500
 ELLIPSIS = " …"
 
 History = Sequence[tuple[str, str]] | Sequence[Message]
@@ -37,23 +28,18 @@ def build_messages(
     user_text: str,
     facts: Mapping[str, str] | None = None,
     history: History | None = None,
-    skill_result: Any = None,
     *,
     max_turns: int = 6,
     persona: str = PERSONA,
 ) -> list[Message]:
     """[system, (user, assistant) * up to `max_turns` earlier turns, user] for `Generator.stream`.
 
-    `history` is oldest first, as (user, assistant) pairs or Messages. `skill_result` is a string, a
-    mapping of named values, or an object with `text` (and optionally `data`) like a SkillResult.
+    `history` is oldest first, as (user, assistant) pairs or Messages.
     """
     system = [persona.strip()]
     fact_lines = _fact_lines(facts or {})
     if fact_lines:
         system.append("What you know about the user:\n" + "\n".join(fact_lines))
-    result = _skill_text(skill_result)
-    if result:
-        system.append(f"{SKILL_RULES}\nSkill result:\n{result}")
     messages = [Message("system", "\n\n".join(system))]
     messages.extend(_history_messages(history or [], max_turns))
     messages.append(Message("user", clip(user_text.strip(), MAX_USER_CHARS) or "…"))
@@ -94,21 +80,6 @@ def _fact_lines(facts: Mapping[str, str]) -> list[str]:
         label = str(key).replace("_", " ").strip()
         lines.append("- " + clip(f"{label}: {str(value).strip()}", MAX_FACT_CHARS))
     return lines
-
-
-def _skill_text(result: Any) -> str:
-    if result is None:
-        return ""
-    if isinstance(result, str):
-        text = result.strip()
-    elif isinstance(result, Mapping):
-        text = "\n".join(f"- {key}: {value}" for key, value in result.items())
-    else:  # SkillResult-like: the skill's own answer, plus its structured values
-        text = str(getattr(result, "text", "") or "").strip()
-        data = getattr(result, "data", None)
-        if isinstance(data, Mapping) and data:
-            text = "\n".join([text, *(f"- {key}: {value}" for key, value in data.items())]).strip()
-    return clip(text, MAX_SKILL_CHARS)
 
 
 def _history_messages(history: History, max_turns: int) -> list[Message]:

@@ -1,9 +1,6 @@
-"""The prompt builder: persona, facts, history, skill results, and caps on every part."""
+"""The prompt builder: persona, facts, history, and caps on every part."""
 
 from __future__ import annotations
-
-from dataclasses import dataclass, field
-from typing import Any
 
 from assistant.dialog.prompt import MAX_USER_CHARS, PERSONA, build_messages, clip
 from assistant.dialog.types import Message
@@ -24,27 +21,6 @@ def test_persona_facts_history_and_user_text_in_order() -> None:
     assert messages[-1] == Message("user", "and what is my name?")
 
 
-def test_skill_result_is_stated_as_facts_to_repeat() -> None:
-    messages = build_messages("what time is it?", skill_result="It is 10:15 on Wednesday, 12 March.")
-    system = messages[0].content
-    assert "Skill result:\nIt is 10:15 on Wednesday, 12 March." in system
-    assert "exactly as given" in system and "do not add any" in system
-
-
-@dataclass(frozen=True)
-class FakeSkillResult:  # the shape of assistant.dialog.skill.SkillResult
-    text: str
-    data: dict[str, Any] = field(default_factory=dict)
-
-
-def test_skill_result_objects_and_mappings() -> None:
-    result = FakeSkillResult("Your shopping list has 2 items.", {"items": "milk, eggs"})
-    system = build_messages("what's on my list?", skill_result=result)[0].content
-    assert "Your shopping list has 2 items.\n- items: milk, eggs" in system
-    system = build_messages("what's 2+2?", skill_result={"expression": "2+2", "result": 4})[0].content
-    assert "- expression: 2+2\n- result: 4" in system
-
-
 def test_history_keeps_the_last_turns_and_accepts_messages() -> None:
     pairs = [(f"question {i}", f"answer {i}") for i in range(10)]
     messages = build_messages("next", history=pairs, max_turns=3)
@@ -62,7 +38,6 @@ def test_every_part_is_capped() -> None:
         huge,
         facts={f"fact_{i}": huge for i in range(100)},
         history=[(huge, huge)] * 20,
-        skill_result=huge,
     )
     assert len(messages[-1].content) <= MAX_USER_CHARS and messages[-1].content.endswith("…")
     assert sum(len(m.content) for m in messages) < 20_000

@@ -15,7 +15,6 @@ from .conftest import generator_settings
 
 
 def test_the_backends_are_registered() -> None:
-    registry._register_backends()
     assert {"smollm2-135m", "llama-cpp", "hf", "openai-compatible"} <= set(registry.generators.names())
     assert registry.generators.describe()["smollm2-135m"]
 

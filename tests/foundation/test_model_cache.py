@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import threading
 
+import pytest
+
 from assistant.model_cache import ModelCache
 
 
@@ -56,8 +58,6 @@ def test_a_failed_load_is_not_cached() -> None:
         raise RuntimeError("no such model")
 
     for _ in range(2):
-        try:
+        with pytest.raises(RuntimeError):
             cache.get("bad", broken)
-        except RuntimeError:
-            pass
     assert cache.get("bad", lambda: "fixed") == "fixed"

@@ -12,7 +12,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 from assistant.config import GeneratorSettings
-from assistant.dialog.generator import GeneratorError, describe, generators
+from assistant.dialog.generators.base import GeneratorError, describe, generators
 from assistant.dialog.types import Generator
 from assistant.offline import hub_offline_message
 

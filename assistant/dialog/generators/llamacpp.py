@@ -5,7 +5,7 @@ streams SmolLM2's fp32 weights (540 MB) through PyTorch for every token, while l
 (~145 MB) or 4-bit weights with fused SIMD kernels: several times faster on 2 cores (BENCHMARKS.md).
 
 Used two ways: `smollm2-135m` runs on it on CPU (generator.runtime auto), and the `llama-cpp` backend
-runs any GGUF file named by path (generator.model). Like `LocalLM`, one instance serves every
+(gguf.py) runs any GGUF file named by path (generator.model). Like `LocalLM`, one instance serves every
 conversation under a lock; llama.cpp itself keeps the key/value cache of the last prompt + reply and
 reuses the prefix a follow-up shares with it, so a follow-up only processes its new tokens.
 Generation runs in the consumer's thread: closing the reply iterator ("stop") ends it at once.
@@ -21,11 +21,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from assistant.config import GeneratorSettings
-from assistant.dialog.generator import CheckedStream, GeneratorError, describe, generators
+from assistant.dialog.generators.base import CheckedStream, GeneratorError, describe
 from assistant.dialog.generators.fitting import GenerationStats, fit_prompt, fold_system
-from assistant.dialog.types import Generator, Message
+from assistant.dialog.types import Message
 
-NAME = "llama-cpp"
 INSTALL_HINT = (
     "llama.cpp is not installed: run scripts/setup.sh again (it builds llama-cpp-python), or pick "
     "generator.runtime=transformers."
@@ -202,17 +201,3 @@ class LlamaCppLM(CheckedStream):
         except Exception:  # some templates refuse a system role: fold it into the first user message
             text = self._formatter(messages=fold_system(chat)).prompt
         return self.llm.tokenize(text.encode("utf-8"), add_bos=False, special=True)
-
-
-@generators.register(NAME, "any GGUF chat model on llama.cpp by path (generator.model); default SmolLM2")
-def llama_cpp_generator(config: GeneratorSettings, device: str, cache_dir: Path) -> Generator:
-    """A GGUF file named by generator.model, or the offline SmolLM2 GGUF when none is named."""
-    from assistant.dialog.generators.smollm2 import gguf_path
-
-    path = Path(config.model).expanduser() if config.model else gguf_path()
-    if config.model and path.suffix != ".gguf" and not path.is_file():
-        raise GeneratorError(
-            f"The llama-cpp backend takes a path to a .gguf file, not {config.model!r}; for a Hugging Face "
-            f"model id use the `hf` backend."
-        )
-    return LlamaCppLM(NAME, path, config)

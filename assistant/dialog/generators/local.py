@@ -20,7 +20,7 @@ import torch
 from transformers import StoppingCriteria, StoppingCriteriaList, TextIteratorStreamer
 
 from assistant.config import GeneratorSettings
-from assistant.dialog.generator import CheckedStream, GeneratorError, describe
+from assistant.dialog.generators.base import CheckedStream, GeneratorError, describe
 from assistant.dialog.generators.fitting import MIN_REUSED_TOKENS, GenerationStats, fit_prompt, fold_system
 from assistant.dialog.types import Message
 

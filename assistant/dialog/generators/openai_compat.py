@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from assistant.config import GeneratorSettings
-from assistant.dialog.generator import CheckedStream, GeneratorError, generators
+from assistant.dialog.generators.base import CheckedStream, GeneratorError, generators
 from assistant.dialog.types import Generator, Message
 
 DEFAULT_MODEL = "default"  # llama.cpp and vLLM with one model ignore the name; others need generator.model

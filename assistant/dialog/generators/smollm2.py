@@ -18,7 +18,7 @@ import shutil
 from pathlib import Path
 
 from assistant.config import GeneratorSettings, Settings
-from assistant.dialog.generator import GeneratorError, describe, generators
+from assistant.dialog.generators.base import GeneratorError, describe, generators
 from assistant.dialog.types import Generator
 from assistant.offline import ModelNotAvailableError, package_dir
 
