@@ -11,7 +11,9 @@ import re
 import unicodedata
 
 MAX_STORED_CHARS = 1_000_000  # longer input is refused (clearly); up to this it is kept verbatim
-MAX_UNDERSTOOD_CHARS = 2_000  # what NLU and the generator read of a long message
+MAX_MEMORY_TEXT_CHARS = 1_100_000  # what the memory accepts for one request or reply (stored input + room)
+MAX_UNDERSTOOD_CHARS = 2_000  # what NLU, the skills and the generator read of a long message
+MAX_COMMAND_CHARS = 1_000  # longer text is not a command: only the skills' own rules (long maths) may act
 
 # hesitation sounds, as typed or as Whisper writes them ("uh", "umm", "uhm", "hmm", "erm"); not "er" (ER)
 _FILLER = re.compile(r"(?<![\w'-])(?:u+h+|u+m+|uhm+|erm+|h+m+|a+h+)(?![\w'-])[,.…]*\s*", re.IGNORECASE)

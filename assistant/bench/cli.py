@@ -370,14 +370,9 @@ def bench_routing(
 ) -> None:
     """Open questions through NLU and the dialog manager: the share that reaches the generator (our held-out
     set and CLINC150's oos test), with the misses and the skill that took them."""
-    from collections import Counter
-    from dataclasses import asdict
-
-    from rich.table import Table
-
     from assistant.bench import routing as bench
     from assistant.cli_state import settings_from
-    from assistant.console import console, fail, status
+    from assistant.console import fail, status
 
     settings = settings_from(ctx)
     name = model or settings.nlu.model
@@ -387,32 +382,5 @@ def bench_routing(
     except Exception as exc:  # a model that is not there, a missing set: say so, no traceback
         fail(f"Cannot route with the NLU model {name!r}: {exc}")
         return
-    table = Table(title=f"Open questions reaching the generator ({name})")
-    for column in ("set", "questions", "to generator", "%", "taken by skills (most)"):
-        table.add_column(column, justify="left" if column in ("set", "taken by skills (most)") else "right")
-    for r in results:
-        taken = Counter(m.routed_to.removeprefix("skill:") for m in r.misses).most_common(4)
-        table.add_row(
-            r.name,
-            str(r.total),
-            str(r.to_generator),
-            f"{r.rate:.2f}",
-            ", ".join(f"{s} {n}" for s, n in taken),
-        )
-    console.print(table)
-    for r in results:
-        for miss in r.misses[:show]:
-            console.print(f"  [dim]{r.name}[/] → {miss.routed_to} ({miss.detail}): {miss.text}")
-    if kept is not None:
-        console.print(
-            f"HWU64 test requests for a skill, labelled right and confidently: {kept.kept:,} of {kept.total:,} "
-            f"({kept.rate:.2f}%) still reach a skill"
-        )
-        for miss in kept.dropped[:show]:
-            console.print(f"  [dim]turned away[/] ({miss.detail}): {miss.text}")
-    report = {
-        "model": name,
-        "sets": [{**asdict(r), "rate": round(r.rate, 2)} for r in results],
-        "skill_requests_kept": None if kept is None else {**asdict(kept), "rate": round(kept.rate, 2)},
-    }
-    _write_report(report, out)
+    bench.print_report(name, results, kept, show)
+    _write_report(bench.report(name, results, kept), out)

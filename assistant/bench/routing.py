@@ -138,3 +138,46 @@ def _kept(decide, skill_intents: set[str], threshold: float, settings: Settings)
             if decision.result is None:
                 dropped.append(Miss(text, "generator", f"{example.intent}: {decision.reason}"))
     return KeptResult(total, total - len(dropped), dropped)
+
+
+def print_report(name: str, results: list[RoutingResult], kept: KeptResult | None, show: int) -> None:
+    """The table of sets, then up to `show` misses per set and the skill requests turned away."""
+    from collections import Counter
+
+    from rich.table import Table
+
+    from assistant.console import console
+
+    table = Table(title=f"Open questions reaching the generator ({name})")
+    for column in ("set", "questions", "to generator", "%", "taken by skills (most)"):
+        table.add_column(column, justify="left" if column in ("set", "taken by skills (most)") else "right")
+    for r in results:
+        taken = Counter(m.routed_to.removeprefix("skill:") for m in r.misses).most_common(4)
+        table.add_row(
+            r.name,
+            str(r.total),
+            str(r.to_generator),
+            f"{r.rate:.2f}",
+            ", ".join(f"{s} {n}" for s, n in taken),
+        )
+    console.print(table)
+    for r in results:
+        for miss in r.misses[:show]:
+            console.print(f"  [dim]{r.name}[/] → {miss.routed_to} ({miss.detail}): {miss.text}")
+    if kept is not None:
+        console.print(
+            f"HWU64 test requests for a skill, labelled right and confidently: {kept.kept:,} of {kept.total:,} "
+            f"({kept.rate:.2f}%) still reach a skill"
+        )
+        for miss in kept.dropped[:show]:
+            console.print(f"  [dim]turned away[/] ({miss.detail}): {miss.text}")
+
+
+def report(name: str, results: list[RoutingResult], kept: KeptResult | None) -> dict:
+    from dataclasses import asdict
+
+    return {
+        "model": name,
+        "sets": [{**asdict(r), "rate": round(r.rate, 2)} for r in results],
+        "skill_requests_kept": None if kept is None else {**asdict(kept), "rate": round(kept.rate, 2)},
+    }

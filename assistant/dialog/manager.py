@@ -30,6 +30,7 @@ from assistant.dialog.skills import conversation  # noqa: F401  (registers every
 from assistant.dialog.skills.common import is_no, is_yes
 from assistant.dialog.skills.help import HelpSkill
 from assistant.memory import DatabaseError, Memory, MemoryInputError
+from assistant.text import MAX_COMMAND_CHARS
 from nlu.types import Intent
 
 log = logging.getLogger(__name__)
@@ -39,8 +40,6 @@ GeneratorReason = Literal[
 ]
 Source = Literal["guard", "confirmation", "follow_up", "rule", "intent"]
 
-MAX_REQUEST_CHARS = 20_000
-MAX_COMMAND_CHARS = 1_000  # longer text is not a command: only the rules layer (e.g. long maths) may act
 DEFAULT_THRESHOLD = 0.5
 CHIT_CHAT = frozenset(
     {
@@ -152,10 +151,10 @@ class DialogManager:
         now = (now or datetime.now(self.tz)).astimezone(self.tz)
         text = text if isinstance(text, str) else ""
         key = (user_id, conversation_id)
-        guard = self._guard(text, intent)
-        if guard is not None:
+        if not text.strip():  # the pipeline never sends one (it says so itself); a direct caller is told too
             self.clear(user_id, conversation_id)
-            return guard
+            said = SkillResult("I didn't catch anything. Could you say that again?", {"error": "empty"})
+            return Decision("conversation", said, source="guard", intent=intent, detail="empty request")
         ctx = SkillContext(
             text.strip(), intent, user_id, conversation_id, self.memory, self.settings, now, self.tz
         )
@@ -222,29 +221,6 @@ class DialogManager:
             self._pending.pop((user_id, conversation_id), None)
 
     # --- steps --------------------------------------------------------------------------------------
-
-    def _guard(self, text: str, intent: Intent | None) -> Decision | None:
-        if not text.strip():
-            return Decision(
-                "conversation",
-                SkillResult("I didn't catch anything. Could you say that again?", {"error": "empty"}),
-                source="guard",
-                intent=intent,
-                detail="empty request",
-            )
-        if len(text) > MAX_REQUEST_CHARS:
-            return Decision(
-                "conversation",
-                SkillResult(
-                    f"That's too long for me to act on ({len(text):,} characters). "
-                    f"Please keep a request under {MAX_REQUEST_CHARS:,} characters.",
-                    {"error": "too_long", "chars": len(text)},
-                ),
-                source="guard",
-                intent=intent,
-                detail="request too long",
-            )
-        return None
 
     def _answer_pending(self, ctx: SkillContext, pending: Pending, threshold: float) -> Decision | None:
         key = (ctx.user_id, ctx.conversation_id)

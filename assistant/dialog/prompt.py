@@ -9,13 +9,14 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from assistant.dialog.types import Message
+from assistant.text import MAX_UNDERSTOOD_CHARS
 
 PERSONA = (
     "You are a friendly, concise voice assistant running offline on the user's computer. "
     "Answer in one or two short spoken sentences. If you do not know something, say so."
 )
 
-MAX_USER_CHARS = 2000  # the user's newest message
+MAX_USER_CHARS = MAX_UNDERSTOOD_CHARS  # the user's newest message
 MAX_TURN_CHARS = 600  # each message of an earlier turn
 MAX_FACTS = 20
 MAX_FACT_CHARS = 160  # one fact's key + value

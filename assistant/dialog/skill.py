@@ -18,6 +18,7 @@ from assistant.config import Settings
 from assistant.dialog.parsing.words import Token, tokenize
 from assistant.memory import Memory
 from assistant.registry import Registry
+from assistant.text import MAX_UNDERSTOOD_CHARS
 from nlu.types import Intent
 
 
@@ -69,7 +70,7 @@ class SkillContext:
 
     @cached_property
     def tokens(self) -> list[Token]:
-        return tokenize(self.text[:2000])
+        return tokenize(self.text[:MAX_UNDERSTOOD_CHARS])
 
     @cached_property
     def lower(self) -> str:

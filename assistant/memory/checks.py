@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-MAX_TEXT_CHARS = 1_100_000  # a turn's text: 1 MB of input is stored; beyond that it is refused
+from assistant.text import MAX_MEMORY_TEXT_CHARS
+
+MAX_TEXT_CHARS = MAX_MEMORY_TEXT_CHARS
 MAX_NAME_CHARS = 200
 TIMER_KINDS = ("timer", "alarm")
 

@@ -214,8 +214,8 @@ def test_hostile_arithmetic_is_answered_safely(chat: Chat, text: str, expected: 
 
 
 def test_hostile_text_that_is_not_maths(chat: Chat) -> None:
-    huge = chat.say("a" * 100_000, "general_quirky")
-    assert huge.source == "guard" and "too long" in huge.result.text
+    huge = chat.say("a" * 100_000, "general_quirky")  # the pipeline reads 2,000 characters; a direct call
+    assert huge.use_generator and huge.reason == "out_of_scope"  # is not a command either
     big_number = chat.say("9" * 10_000, "qa_factoid")
     assert big_number.skill == "arithmetic" and "10,000 digits" in big_number.result.text
     injection = chat.say("__import__('os').system('rm -rf /')", "general_quirky", confidence=0.9)

@@ -4,7 +4,6 @@ reported (`assistant nlu crossset`, `assistant nlu compare`)."""
 from __future__ import annotations
 
 import json
-import random
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -231,30 +230,3 @@ def test_compare_reports_crossset_columns_and_reads_older_runs(tmp_path: Path) -
     assert old_row["crossset_clinc150"] is None and old_row["crossset_snips"] is None
     line = next(line for line in markdown(rows).splitlines() if "C=1.0" in line)
     assert line.count("| – |") >= 2
-
-
-def test_augment_adds_label_preserving_rewrites() -> None:
-    from nlu.augment import augment, digits, rewrite
-    from nlu.types import Example
-
-    assert digits("set an alarm for five thirty pm") in (
-        "set an alarm for 5:30 pm",
-        "set an alarm for 5:30pm",
-    )
-    assert digits("play the next one") == "play the next one"
-    assert digits("what is twenty two plus one hundred and five") == "what is 22 plus 105"
-    train = [
-        Example("set alarm at six am", "alarm_set"),
-        Example("what is the weather today", "weather_query"),
-    ]
-    dataset = Dataset("tiny", train, train[:1], train[1:])
-    bigger = augment(dataset, copies=3, seed=0)
-    assert bigger.train[:2] == train and bigger.valid == dataset.valid and bigger.test == dataset.test
-    assert 2 < len(bigger.train) <= 8 and len({ex.text for ex in bigger.train}) == len(bigger.train)
-    assert {ex.intent for ex in bigger.train[2:]} <= {"alarm_set", "weather_query"}
-    assert augment(dataset, copies=1, seed=0).train == augment(dataset, copies=1, seed=0).train  # seeded
-    with pytest.raises(ValueError, match="Unknown augmentation"):
-        rewrite("hello", random.Random(0), ops=["shout"])
-    tagged = Dataset("slots", [Example("play jazz", "PlayMusic", ("O", "B-genre"))], [], [])
-    with pytest.raises(ValueError, match="slot tags"):
-        augment(tagged)
