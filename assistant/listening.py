@@ -39,9 +39,8 @@ class Listening:
         cleaned = understood_text(text)
         if trails_off(cleaned):
             return False
-        model = self.runtime.nlu_model()
-        intent = model.predict([cleaned])[0]
-        return self.runtime.manager.understands(cleaned, intent, self.runtime.threshold(model))
+        model, intent = self.runtime.understand(cleaned)  # the turn that follows reads it again for free
+        return self.runtime.manager.understands(cleaned, intent, model.threshold)
 
     def endpointer(self, hear_ahead: bool = True, early_end: bool = True) -> Endpointer:
         """End-of-speech detection for one audio stream, set up from `settings.audio`."""

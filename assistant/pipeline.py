@@ -86,15 +86,14 @@ class Pipeline:
         # NLU
         start = time.perf_counter()
         try:
-            model = self.runtime.nlu_model(request.nlu_override)
-            intent = model.predict([understood])[0]
+            model, intent = self.runtime.understand(understood, request.nlu_override)
         except Exception as exc:
             yield ErrorEvent(
                 f"The NLU model {request.nlu_override or self.settings.nlu.model!r} failed: {exc}"
             )
             return
         yield watch.lap("nlu", start)
-        threshold = self.runtime.threshold(model)
+        threshold = model.threshold  # settings.nlu.threshold, when set, was applied at load
 
         # Dialog manager: a skill, or the generator
         start = time.perf_counter()

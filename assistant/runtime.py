@@ -12,7 +12,9 @@ from assistant.config import Settings
 from assistant.memory import Memory, open_memory
 from assistant.model_cache import ModelCache
 from assistant.speech.types import Synthesizer
-from nlu.types import IntentModel
+from nlu.types import Intent, IntentModel
+
+READINGS_KEPT = 8  # NLU readings remembered (see Runtime.understand)
 
 
 class Runtime:
@@ -25,6 +27,7 @@ class Runtime:
         self._lock = threading.Lock()
         self._manager: Any = None
         self._scheduler: Any = None
+        self._readings: dict[tuple[int, str], Intent] = {}
 
     # --- models, each swappable per request by name --------------------------------------------------
 
@@ -34,9 +37,21 @@ class Runtime:
         name = name or self.settings.nlu.model
         return self.models.get(("nlu", name), lambda: load_intent_model(name, self.settings))
 
-    def threshold(self, model: IntentModel) -> float:
-        """Below this confidence a request goes to the generator (settings override the model's own)."""
-        return self.settings.nlu.threshold if self.settings.nlu.threshold is not None else model.threshold
+    def understand(self, text: str, name: str | None = None) -> tuple[IntentModel, Intent]:
+        """The model and its reading of `text` (already as understood: `assistant.text.understood_text`).
+        The last few readings are kept: hands-free end-pointing reads the words heard so far, and the turn
+        that follows usually reads the same words again."""
+        model = self.nlu_model(name)
+        key = (id(model), text)
+        with self._lock:
+            found = self._readings.get(key)
+        if found is None:
+            found = model.predict([text])[0]
+            with self._lock:
+                self._readings[key] = found
+                while len(self._readings) > READINGS_KEPT:
+                    self._readings.pop(next(iter(self._readings)))
+        return model, found
 
     def recognizer(self):  # type: ignore[no-untyped-def]
         from assistant.speech.asr import load_recognizer

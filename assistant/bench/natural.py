@@ -120,9 +120,10 @@ class Evaluator:
         self.model = model
         self.now = now
         self.tz = tz
-        self.threshold = (
-            settings.nlu.threshold if settings.nlu.threshold is not None else getattr(model, "threshold", 0.5)
-        )
+        # a model was loaded with settings.nlu.threshold applied; rules only: the manager's default
+        from assistant.dialog.manager import DEFAULT_THRESHOLD
+
+        self.threshold = getattr(model, "threshold", DEFAULT_THRESHOLD)
         self._folder = Path(tempfile.mkdtemp(prefix="natural-"))
         self._template = self._folder / "template.db"
         self._migrate(self._template)

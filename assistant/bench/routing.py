@@ -86,7 +86,7 @@ def route_sets(
     from assistant.nlu_models import load_intent_model
 
     nlu = load_intent_model(model or settings.nlu.model, settings)
-    threshold = settings.nlu.threshold if settings.nlu.threshold is not None else nlu.threshold
+    threshold = nlu.threshold  # settings.nlu.threshold, when set, was applied at load
     with tempfile.TemporaryDirectory(prefix="assistant-routing-") as tmp:
         url = f"sqlite:///{Path(tmp) / 'routing.db'}"
         scratch = settings.model_copy(update={"data_dir": Path(tmp), "database_url": url, "timezone": "UTC"})

@@ -87,3 +87,20 @@ def test_someone_elses_conversation_is_refused(pipeline) -> None:  # type: ignor
     events = list(pipeline.run(TurnRequest(user_id=bob.id, conversation_id=mine.id, text="hello")))
     assert [e.kind for e in events] == ["error"] and "not found" in events[0].message
     assert pipeline.memory.count_turns(conversation_id=mine.id) == 0
+
+
+def test_words_heard_ahead_are_read_once(pipeline) -> None:  # type: ignore[no-untyped-def]
+    """Hands-free end-pointing reads the words heard so far; the turn with the same words does not read them
+    again (the NLU ran twice per spoken turn before)."""
+    from assistant.listening import Listening
+
+    model = pipeline.runtime.nlu_model()
+    real, calls = model.predict, []
+    model.predict = lambda texts: calls.append(list(texts)) or real(texts)
+    try:
+        assert Listening(pipeline.runtime).sounds_complete("add milk to my shopping list")
+        done, routed, _ = _turn(pipeline, TurnRequest(user="ana", text="add milk to my shopping list"))
+        assert routed == "skill:lists" and "milk" in done.reply.lower()
+    finally:
+        model.predict = real
+    assert calls == [["add milk to my shopping list"]]
