@@ -35,9 +35,9 @@ def _parse_options(pairs: list[str] | None) -> dict[str, Any]:
 
 def _user_errors() -> tuple[type[BaseException], ...]:
     from assistant.offline import ModelNotAvailableError
-    from assistant.registry import UnknownBackendError
     from nlu.data import DatasetError
     from nlu.models.base import ModelFolderError
+    from nlu.plugins import UnknownBackendError
     from nlu.tokenize import NLUInputError
 
     return (

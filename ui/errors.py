@@ -23,7 +23,7 @@ def _user_facing_types() -> tuple[type[BaseException], ...]:
     from assistant.config import ConfigError
     from assistant.memory import DatabaseError, MemoryInputError
     from assistant.offline import ModelNotAvailableError
-    from assistant.registry import UnknownBackendError
+    from nlu.plugins import UnknownBackendError
 
     return (
         ValueError,

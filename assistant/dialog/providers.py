@@ -16,7 +16,7 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
-from assistant.registry import Registry
+from nlu.plugins import Registry
 
 if TYPE_CHECKING:
     from assistant.dialog.skill import SkillContext, SkillResult

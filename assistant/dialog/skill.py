@@ -17,8 +17,8 @@ from typing import Any, ClassVar
 from assistant.config import Settings
 from assistant.dialog.parsing.words import Token, tokenize
 from assistant.memory import Memory
-from assistant.registry import Registry
 from assistant.text import MAX_UNDERSTOOD_CHARS
+from nlu.plugins import Registry
 from nlu.types import Intent
 
 

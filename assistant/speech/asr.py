@@ -25,7 +25,6 @@ from assistant import model_cache
 from assistant.audio import SilenceOnlyError
 from assistant.config import ASRSettings, Settings
 from assistant.offline import ModelNotAvailableError, hub_offline_message
-from assistant.registry import Registry
 from assistant.speech.asr_models import (
     ct2_model_dir,
     english_only,
@@ -33,6 +32,7 @@ from assistant.speech.asr_models import (
     openai_dir,
 )
 from assistant.speech.types import SAMPLE_RATE, Recognizer, Segment, Transcript
+from nlu.plugins import Registry
 
 recognizers: Registry[Recognizer] = Registry("asr")
 

@@ -15,8 +15,8 @@ from assistant.console import console, err_console, fail, status
 
 def _load_recognizer(settings):
     from assistant.offline import ModelNotAvailableError
-    from assistant.registry import UnknownBackendError
     from assistant.speech.asr import load_recognizer
+    from nlu.plugins import UnknownBackendError
 
     try:
         with status(f"Loading speech recognition ({settings.asr.backend}, {settings.asr.model})…"):
@@ -27,8 +27,8 @@ def _load_recognizer(settings):
 
 def _load_synthesizer(settings):
     from assistant.offline import ModelNotAvailableError
-    from assistant.registry import UnknownBackendError
     from assistant.speech.tts import load_synthesizer
+    from nlu.plugins import UnknownBackendError
 
     try:
         with status(f"Loading speech synthesis ({settings.tts.backend})…"):

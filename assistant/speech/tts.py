@@ -23,8 +23,8 @@ import numpy as np
 from assistant import model_cache
 from assistant.config import Settings, TTSSettings
 from assistant.offline import ModelNotAvailableError, package_dir
-from assistant.registry import Registry
 from assistant.speech.types import AudioChunk, Synthesizer
+from nlu.plugins import Registry
 
 synthesizers: Registry[Synthesizer] = Registry("tts")
 

@@ -9,7 +9,7 @@ import pytest
 from assistant.dialog import generator as registry
 from assistant.dialog.generator import GeneratorError, load_generator
 from assistant.dialog.generators import smollm2
-from assistant.registry import UnknownBackendError
+from nlu.plugins import UnknownBackendError
 
 from .conftest import generator_settings
 

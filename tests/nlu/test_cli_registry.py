@@ -11,11 +11,11 @@ from typer.testing import CliRunner
 from assistant.cli import app
 from assistant.config import load_settings
 from assistant.nlu_models import load_intent_model, prepare_default_model
-from assistant.registry import UnknownBackendError
 from nlu.calibrate import FALLBACK, route
 from nlu.compare import run_compare
 from nlu.data import load_dataset, shared_data_dir, subsample
 from nlu.models.base import ModelFolderError
+from nlu.plugins import UnknownBackendError
 
 pytestmark = pytest.mark.slow
 runner = CliRunner()

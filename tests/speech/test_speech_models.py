@@ -8,8 +8,8 @@ import pytest
 from assistant.audio import SilenceOnlyError, load_audio
 from assistant.bench.wer import corpus_wer, whisper_normalizer
 from assistant.offline import ModelNotAvailableError
-from assistant.registry import UnknownBackendError
 from assistant.speech.types import SAMPLE_RATE, Recognizer, Synthesizer
+from nlu.plugins import UnknownBackendError
 from tests.speech.conftest import SPEECH_DATA, silence, words
 
 pytestmark = pytest.mark.slow

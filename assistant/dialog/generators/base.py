@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from assistant.dialog.types import Generator, Message
-from assistant.registry import Registry
+from nlu.plugins import Registry
 
 generators: Registry[Generator] = Registry("generator")
 
