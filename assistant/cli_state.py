@@ -51,3 +51,13 @@ def settings_from(ctx: typer.Context | None, extra: dict[str, Any] | None = None
     except ConfigError as exc:
         fail(str(exc))
         raise  # unreachable; fail exits
+
+
+def login_name() -> str:
+    """Who runs the terminal commands: their login name, which is also their user in the memory."""
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except Exception:
+        return "me"

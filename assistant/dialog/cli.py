@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import getpass
 import json
 from typing import Annotated
 
 import typer
 
-from assistant.cli_state import settings_from
+from assistant.cli_state import login_name, settings_from
 from assistant.console import console, err_console, fail, status
 
 HELP = """[bold]Commands[/]: /nlu NAME (switch intent model; /nlu alone lists them), /history (this conversation),
@@ -36,7 +35,7 @@ def chat(
     from assistant.pipeline import Pipeline
 
     settings = settings_from(ctx, {"nlu": {"model": nlu}, "generator": {"backend": generator}})
-    user = user or _login_name()
+    user = user or login_name()
     try:
         pipeline = Pipeline(settings)
     except DatabaseError as exc:
@@ -92,13 +91,6 @@ def chat(
             request = TurnRequest(user=user, text=line, conversation_id=conv_id, nlu_override=nlu_name)
             conv_id = _print_turn(pipeline, request, return_conversation=True) or conv_id
     pipeline.runtime.close()
-
-
-def _login_name() -> str:
-    try:
-        return getpass.getuser()
-    except Exception:
-        return "me"
 
 
 def _print_json(pipeline, request) -> int:  # type: ignore[no-untyped-def]

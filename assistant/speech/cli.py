@@ -241,14 +241,14 @@ def _responder(settings, synth, player=None):  # type: ignore[no-untyped-def]
 
     With a live speaker (`player`), timers and reminders that fire are spoken too.
     """
-    from assistant.dialog.cli import _login_name
+    from assistant.cli_state import login_name
     from assistant.events import AudioEvent, ErrorEvent, NoticeEvent, TextEvent, TurnDoneEvent, TurnRequest
     from assistant.pipeline import Pipeline
 
     pipeline = Pipeline(settings)
     with status("Loading the assistant..."):
         pipeline.runtime.warm_up(speech=False)
-    user = _login_name()
+    user = login_name()
     conversation: dict[str, int | None] = {"id": None}
     if player is not None:
         me = pipeline.memory.user(user)
