@@ -8,6 +8,7 @@ retrain under the same name.
 
 from __future__ import annotations
 
+import atexit
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
@@ -46,3 +47,5 @@ class ModelCache:
 
 
 shared = ModelCache()
+# release the models before the interpreter tears modules down (llama.cpp's finaliser needs its module)
+atexit.register(shared.clear)

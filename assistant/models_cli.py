@@ -22,6 +22,27 @@ def prepare(ctx: typer.Context) -> None:
         console.print(line)
 
 
+@app.command("list")
+def list_models() -> None:
+    """The offline models: what each is for, its PyPI package, and whether it is installed here."""
+    from rich.table import Table
+
+    from assistant.console import console
+    from assistant.model_sources import SOURCES
+    from nlu.packages import ModelNotAvailableError
+
+    table = Table(title="Offline models (assistant/model_sources.py)")
+    for column in ("stage", "model", "package", "here"):
+        table.add_column(column)
+    for item in SOURCES.values():
+        try:
+            here = f"[green]{item.folder()}[/]"
+        except ModelNotAvailableError as exc:
+            here = f"[red]{exc}[/]"
+        table.add_row(item.stage, item.model, item.pip + (" (--no-deps)" if item.no_deps else ""), here)
+    console.print(table)
+
+
 @app.command("export-whisper")
 def export_whisper_command(
     ctx: typer.Context,

