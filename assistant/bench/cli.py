@@ -192,6 +192,7 @@ def bench_e2e(
 
     from assistant.bench import e2e as bench
     from assistant.bench.asr import machine_info
+    from assistant.bench.spoken import REQUESTS, BenchError, synthesise_requests
     from assistant.cli_state import settings_from
     from assistant.console import console, fail, progress_bar, status
 
@@ -205,10 +206,10 @@ def bench_e2e(
         )
     try:
         with status("Synthesising the spoken requests (once, cached)…"):
-            audio = bench.synthesise_requests(settings.cache_dir)
-    except (bench.BenchError, OSError) as exc:
+            audio = synthesise_requests(settings.cache_dir)
+    except (BenchError, OSError) as exc:
         fail(str(exc))
-    requests = [r for r in bench.REQUESTS if r.id in audio]
+    requests = [r for r in REQUESTS if r.id in audio]
     report: dict = {"machine": machine_info(), "requests": [vars(r) for r in requests], "runs": []}
     report["machine"]["versions"] = bench.versions()
     with progress_bar() as progress:

@@ -83,10 +83,10 @@ def repeats_itself(text: str) -> bool:
 # --- shared transcription flow ----------------------------------------------------------------------------
 
 
-class _WhisperBase:
-    """VAD trim -> decode -> Transcript with timings; subclasses implement `_decode`."""
+class _WhisperRecognizer:
+    """VAD trim -> decode -> Transcript with timings; subclasses set `name` and implement `_decode`."""
 
-    name = "whisper-base"
+    name: str
 
     def __init__(self, asr: ASRSettings) -> None:
         self.settings = asr
@@ -151,7 +151,7 @@ def _fitted_window_model_class():
 
 
 @recognizers.register("faster-whisper", "Whisper on CTranslate2 (int8 on CPU); tiny.en ships offline")
-class FasterWhisperRecognizer(_WhisperBase):
+class FasterWhisperRecognizer(_WhisperRecognizer):
     name = "faster-whisper"
 
     def __init__(self, asr: ASRSettings, device: str = "cpu", cache_dir: Path | None = None) -> None:
@@ -229,7 +229,7 @@ class FasterWhisperRecognizer(_WhisperBase):
 @recognizers.register(
     "whisper", "openai-whisper on PyTorch (the `whisper` extra); runs the shipped weights offline"
 )
-class OpenAIWhisperRecognizer(_WhisperBase):
+class OpenAIWhisperRecognizer(_WhisperRecognizer):
     name = "whisper"
 
     def __init__(self, asr: ASRSettings, device: str = "cpu", cache_dir: Path | None = None) -> None:

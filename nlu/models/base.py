@@ -164,9 +164,6 @@ class BaseIntentModel:
             out.append(Intent(self.labels[best], float(prob[best]), distribution, slots, self.name))
         return out
 
-    def predict_one(self, text: str) -> Intent:
-        return self.predict([text])[0]
-
     def num_parameters(self) -> int:
         return 0
 

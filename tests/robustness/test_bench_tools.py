@@ -181,3 +181,35 @@ def test_spoken_requests_come_out_once_without_the_full_window(
 )
 def test_sounds_complete_decides_early_ends(pipeline: Any, text: str, whole: bool) -> None:
     assert Listening(pipeline.runtime).sounds_complete(text) is whole
+
+
+def test_bench_e2e_command_runs_and_writes_its_report(requests_audio, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """The command end to end, once over the spoken requests (the parts above are measured separately)."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from assistant.cli import app
+
+    out = tmp_path / "e2e.json"
+    result = CliRunner().invoke(
+        app,
+        [
+            "--set",
+            f"data_dir={tmp_path}",
+            "bench",
+            "e2e",
+            "--variants",
+            "default",
+            "--repeats",
+            "1",
+            "--out",
+            str(out),
+        ],
+        env={"COLUMNS": "200", "TERM": "dumb"},
+    )
+    assert result.exit_code == 0, result.output
+    report = json.loads(out.read_text())
+    (run,) = report["runs"]
+    assert "error" not in run, run
+    assert len(report["requests"]) >= 7
