@@ -1,6 +1,6 @@
 """What every turn of one process shares: the models (loaded once, each under its own lock:
-`assistant.model_cache`), the dialog manager, and the scheduler that fires timers and reminders. The pipeline runs turns on top of it; the
-listening loop, the NLU lab and the CLIs use it directly."""
+`assistant.model_cache`), the dialog manager, and the scheduler that fires timers and reminders. The
+pipeline runs turns on top of it; the listening loop, the NLU lab and the CLIs use it directly."""
 
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ class Runtime:
         self._lock = threading.Lock()
         self._manager: Any = None
         self._scheduler: Any = None
-        self._readings: dict[tuple[int, str], Intent] = {}
+        self._readings: dict[tuple[IntentModel, str], Intent] = {}
 
     # --- models, each swappable per request by name --------------------------------------------------
 
@@ -42,7 +42,7 @@ class Runtime:
         The last few readings are kept: hands-free end-pointing reads the words heard so far, and the turn
         that follows usually reads the same words again."""
         model = self.nlu_model(name)
-        key = (id(model), text)
+        key = (model, text)  # the model itself: a model loaded again is read again
         with self._lock:
             found = self._readings.get(key)
         if found is None:
