@@ -57,10 +57,10 @@ def load_audio(
     label = name or (str(source) if isinstance(source, str | Path) else "audio")
     data = _read_bytes(source, settings, label)
     samples, rate = decode(data, label)
-    return prepare(samples, rate, settings, label)
+    return to_speech_samples(samples, rate, settings, label)
 
 
-def prepare(
+def to_speech_samples(
     samples: np.ndarray, rate: int, settings: AudioSettings | None = None, label: str = "audio"
 ) -> np.ndarray:
     """Any (frames,) or (frames, channels) array at any rate -> checked 16 kHz mono float32."""

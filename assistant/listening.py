@@ -22,12 +22,12 @@ class Listening:
     def hear_ahead(self, audio: np.ndarray) -> HeardAhead[Transcript]:
         """Start transcribing 16 kHz samples in the background (at a pause in speech, see
         `assistant.speech.ahead`); pass the handle as `TurnRequest.heard_ahead` with the final audio."""
-        from assistant.audio import prepare
+        from assistant.audio import to_speech_samples
 
         recognizer = self.runtime.recognizer()
         settings = self.runtime.settings
         return HeardAhead(
-            audio, lambda samples: recognizer.transcribe(prepare(samples, 16_000, settings.audio))
+            audio, lambda samples: recognizer.transcribe(to_speech_samples(samples, 16_000, settings.audio))
         )
 
     def sounds_complete(self, text: str) -> bool:

@@ -160,12 +160,12 @@ class Pipeline:
 
     def _hear(self, request: TurnRequest, watch: Stopwatch) -> Iterator[Event]:
         """Decode, check and transcribe; returns (text, confidence) as the generator's value."""
-        from assistant.audio import AudioError, load_audio, prepare
+        from assistant.audio import AudioError, load_audio, to_speech_samples
 
         start = time.perf_counter()
         try:
             if isinstance(request.audio, np.ndarray):
-                samples = prepare(request.audio, request.sample_rate or 16_000, self.settings.audio)
+                samples = to_speech_samples(request.audio, request.sample_rate or 16_000, self.settings.audio)
             else:
                 samples = load_audio(bytes(request.audio or b""), self.settings.audio, name="recording")
         except AudioError as exc:
@@ -218,7 +218,6 @@ class Pipeline:
                 user_text=text,
                 facts=context.facts,
                 history=[(turn.user_text, turn.reply_text) for turn in context.history],
-                max_turns=self.settings.generator.history_turns,
             )
             for piece in generator.stream(messages):
                 if not pieces:

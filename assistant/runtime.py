@@ -69,7 +69,7 @@ class Runtime:
         return load_synthesizer(settings)
 
     def generator(self, backend: str | None = None):  # type: ignore[no-untyped-def]
-        from assistant.dialog.generator import load_generator
+        from assistant.dialog.generators import load_generator
 
         settings = self.settings
         if backend and backend != settings.generator.backend:

@@ -55,7 +55,7 @@ def stage_choices(pipeline: Any, settings: Settings) -> dict[str, list[str]]:
     def ordered(names: list[str], current: str) -> list[str]:
         return [current] + [n for n in names if n != current]
 
-    from assistant.dialog.generator import generators
+    from assistant.dialog.generators import generators
     from assistant.speech.tts import synthesizers
 
     return {
@@ -89,7 +89,12 @@ def build_app(pipeline: Any, settings: Settings) -> gr.Blocks:
             return [], state_panel(None), fired_panel([]), None
 
         history.wire_forget(
-            [conversation.chatbot, conversation.side_panel, conversation.fired, conversation.reply_audio],
+            [
+                conversation.ui.chatbot,
+                conversation.ui.side_panel,
+                conversation.ui.fired,
+                conversation.ui.reply_audio,
+            ],
             reset_conversation,
         )
 
@@ -116,9 +121,9 @@ def build_app(pipeline: Any, settings: Settings) -> gr.Blocks:
             None,
             [
                 session,
-                conversation.chatbot,
-                conversation.side_panel,
-                conversation.fired,
+                conversation.ui.chatbot,
+                conversation.ui.side_panel,
+                conversation.ui.fired,
                 history.conversations,
                 lab.report,
                 lab.plots,

@@ -19,6 +19,7 @@ import numpy as np
 
 from assistant.config import Settings
 from assistant.events import AudioEvent, TurnRequest
+from ui.conversation_layout import build_conversation_layout
 from ui.errors import friendly
 from ui.hands_free import TURN_OUTPUTS, HandsFree
 from ui.render import chime, fired_panel, state_panel, waterfall_figure
@@ -30,9 +31,7 @@ from ui.voice import JS_PLAY, JS_STOP, JS_TAKE, ReplyStream, js_start
 log = logging.getLogger("assistant.ui")
 
 TURN_CONCURRENCY = 4  # turns running at once across all users; others wait in the queue
-HANDS_FREE_CHUNK_S = 0.25  # how often the server collects the page's microphone audio in hands-free mode
 HANDS_FREE_LIMIT_S = 900  # one hands-free session listens for at most this long
-TICK_S = 1.0  # how often each page asks for fired alarms
 
 
 class ConversationTab(HandsFree):
@@ -46,145 +45,70 @@ class ConversationTab(HandsFree):
         self.inbox = inbox
         self.choices = choices
 
-    # --- layout -------------------------------------------------------------------------------------
-
     def build(self, session: gr.State) -> None:
         self.session = session
-        with gr.Row(equal_height=False):
-            with gr.Column(scale=3):
-                self.chatbot = gr.Chatbot(
-                    label="Conversation",
-                    elem_id="chat",
-                    height=440,
-                    feedback_options=None,
-                    buttons=["copy"],
-                    placeholder="Type below or press the microphone and ask: “set a timer for 2 minutes”.",
-                )
-                with gr.Row():
-                    self.textbox = gr.Textbox(
-                        placeholder="Type a message and press Enter",
-                        show_label=False,
-                        elem_id="message",
-                        scale=5,
-                        max_lines=6,
-                    )
-                    self.send = gr.Button("Send", variant="primary", elem_id="send", scale=1, min_width=80)
-                with gr.Row():
-                    self.mic = gr.Audio(
-                        sources=["microphone"],
-                        type="filepath",
-                        label="Push to talk: record, then stop; the reply is spoken",
-                        elem_id="mic",
-                        buttons=[],
-                    )
-                    self.reply_audio = gr.Audio(  # the page speaks each sentence as it comes; this replays it
-                        label="Spoken reply",
-                        autoplay=False,
-                        interactive=False,
-                        elem_id="reply-audio",
-                        buttons=["download"],
-                    )
-                self.status = gr.Markdown(elem_id="status")
-                with gr.Group(elem_id="hands-free"):
-                    gr.Markdown(
-                        "**Hands-free:** press start once, then just talk; I answer after each pause."
-                    )
-                    with gr.Row():
-                        self.listen_start = gr.Button("🎙️ Start listening", elem_id="hands-free-start")
-                        self.listen_stop = gr.Button("⏹ Stop listening", elem_id="hands-free-stop")
-                    self.listen_status = gr.Markdown("Not listening.", elem_id="listen-status")
-                # Carriers between the page's recorder/player (ui/voice.py) and the server; never shown.
-                self.listen_payload = gr.Textbox(visible="hidden", elem_id="listen-payload", max_lines=1)
-                self.reply_stream = gr.Textbox(visible="hidden", elem_id="reply-stream", max_lines=1)
-                self.waterfall = gr.Plot(label="Latency of the last turn", elem_id="waterfall")
-            with gr.Column(scale=1, min_width=260):
-                self.nlu = gr.Dropdown(
-                    self.choices["nlu"],
-                    value=self.settings.nlu.model,
-                    label="NLU model (from the next turn)",
-                    allow_custom_value=True,
-                    elem_id="pick-nlu",
-                )
-                self.generator = gr.Dropdown(
-                    self.choices["generator"],
-                    value=self.settings.generator.backend,
-                    label="Generator (from the next turn)",
-                    allow_custom_value=True,
-                    elem_id="pick-generator",
-                )
-                self.voice = gr.Dropdown(
-                    self.choices["voice"],
-                    value=self.settings.tts.backend,
-                    label="Voice (from the next turn)",
-                    elem_id="pick-voice",
-                )
-                self.speak_typed = gr.Checkbox(False, label="Speak replies to typed messages too")
-                self.side_panel = gr.HTML(state_panel(None), elem_id="side-panel")
-                gr.Markdown("#### ⏰ Alarms")
-                self.fired = gr.HTML(fired_panel([]), elem_id="fired")
-                self.alarm_audio = gr.Audio(
-                    label="Alarm sound", autoplay=True, interactive=False, elem_id="alarm-audio", buttons=[]
-                )
-        self.utterance_seq = gr.State(0)
-        self.tick = gr.Timer(TICK_S)
-        self.listen_timer = gr.Timer(HANDS_FREE_CHUNK_S, active=False)
+        self.ui = build_conversation_layout(self.settings, self.choices)
         self._wire()
 
     def _wire(self) -> None:
         turn_outputs = [
-            self.textbox,
-            self.chatbot,
-            self.reply_audio,
-            self.waterfall,
-            self.side_panel,
-            self.status,
-            self.reply_stream,
+            self.ui.textbox,
+            self.ui.chatbot,
+            self.ui.reply_audio,
+            self.ui.waterfall,
+            self.ui.side_panel,
+            self.ui.status,
+            self.ui.reply_stream,
         ]
-        pickers = [self.nlu, self.generator, self.voice]
+        pickers = [self.ui.nlu, self.ui.generator, self.ui.voice]
         common = {"concurrency_limit": TURN_CONCURRENCY, "concurrency_id": "turn", "show_progress": "hidden"}
-        for trigger in (self.textbox.submit, self.send.click):
+        for trigger in (self.ui.textbox.submit, self.ui.send.click):
             trigger(
                 self.on_text,
-                [self.textbox, self.session, *pickers, self.speak_typed],
+                [self.ui.textbox, self.session, *pickers, self.ui.speak_typed],
                 turn_outputs,
                 api_visibility="private",
                 **common,
             )
-        self.mic.stop_recording(
+        self.ui.mic.stop_recording(
             self.on_voice,
-            [self.mic, self.session, *pickers],
-            [*turn_outputs, self.mic],
+            [self.ui.mic, self.session, *pickers],
+            [*turn_outputs, self.ui.mic],
             api_visibility="private",
             **common,
         )
-        self.reply_stream.change(None, [self.reply_stream], None, js=JS_PLAY, api_visibility="private")
+        self.ui.reply_stream.change(None, [self.ui.reply_stream], None, js=JS_PLAY, api_visibility="private")
         quiet = {"show_progress": "hidden", "api_visibility": "private"}
-        self.listen_start.click(
+        self.ui.listen_start.click(
             self.on_listen_start,
-            [self.listen_payload, self.session],
-            [self.session, self.listen_timer, self.listen_status],
+            [self.ui.listen_payload, self.session],
+            [self.session, self.ui.listen_timer, self.ui.listen_status],
             js=js_start(HANDS_FREE_LIMIT_S),
             **quiet,
         )
-        self.listen_stop.click(
-            self.on_listen_stop, [self.session], [self.listen_timer, self.listen_status], js=JS_STOP, **quiet
+        self.ui.listen_stop.click(
+            self.on_listen_stop,
+            [self.session],
+            [self.ui.listen_timer, self.ui.listen_status],
+            js=JS_STOP,
+            **quiet,
         )
-        self.listen_timer.tick(
+        self.ui.listen_timer.tick(
             self.on_listen,
-            [self.listen_payload, self.session, self.utterance_seq],
-            [self.utterance_seq, self.listen_status, self.listen_timer],
+            [self.ui.listen_payload, self.session, self.ui.utterance_seq],
+            [self.ui.utterance_seq, self.ui.listen_status, self.ui.listen_timer],
             js=JS_TAKE,  # the page's buffered microphone audio since the last tick becomes the payload
             concurrency_limit=None,  # cheap (VAD only); the turn itself runs in the "turn" group
             **quiet,
         )
-        self.utterance_seq.change(
+        self.ui.utterance_seq.change(
             self.on_utterance, [self.session, *pickers], turn_outputs, api_visibility="private", **common
         )
-        self.chatbot.clear(self.on_clear, [self.session], [self.status], api_visibility="private")
-        self.tick.tick(
+        self.ui.chatbot.clear(self.on_clear, [self.session], [self.ui.status], api_visibility="private")
+        self.ui.tick.tick(
             self.on_tick,
             [self.session],
-            [self.fired, self.alarm_audio, self.side_panel],
+            [self.ui.fired, self.ui.alarm_audio, self.ui.side_panel],
             concurrency_limit=None,
             show_progress="hidden",
             api_visibility="private",

@@ -114,7 +114,7 @@ def generator_part(settings: Settings, options: DialogBenchOptions) -> list[Row]
 
 
 def _bench_generator(settings: Settings, options: DialogBenchOptions) -> list[Row]:
-    from assistant.dialog.generator import create_generator
+    from assistant.dialog.generators import create_generator
     from assistant.dialog.types import Message
 
     config = settings.generator
@@ -322,7 +322,7 @@ def _follow_up_first_tokens(generator: Any, options: DialogBenchOptions) -> floa
 COLD_START_CHILD = """
 import json, sys, time
 from assistant.config import load_settings
-from assistant.dialog.generator import create_generator
+from assistant.dialog.generators import create_generator
 from assistant.dialog.types import Message
 settings = load_settings(json.loads(sys.argv[1]))
 generator = create_generator(settings)

@@ -175,7 +175,7 @@ class Evaluator:
             decision = manager.decide(
                 text, intent, user.id, conversation.id, threshold=self.threshold, now=self.now
             )
-            reply = decision.text
+            reply = decision.result.text if decision.result else ""
             problems = []
             skill = decision.skill
             if skill != case.skill:

@@ -70,17 +70,9 @@ class Decision:
     detail: str = ""  # a human-readable note (which rule, which label) for logs and the UI
 
     @property
-    def use_generator(self) -> bool:
-        return self.result is None
-
-    @property
     def routed_to(self) -> str:
         """'skill:<name>' or 'generator' (IntentEvent.routed_to)."""
         return f"skill:{self.skill}" if self.skill else "generator"
-
-    @property
-    def text(self) -> str:
-        return self.result.text if self.result else ""
 
 
 @dataclass(frozen=True)

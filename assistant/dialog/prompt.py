@@ -30,19 +30,20 @@ def build_messages(
     facts: Mapping[str, str] | None = None,
     history: History | None = None,
     *,
-    max_turns: int = 6,
     persona: str = PERSONA,
 ) -> list[Message]:
-    """[system, (user, assistant) * up to `max_turns` earlier turns, user] for `Generator.stream`.
+    """[system, (user, assistant) * earlier turns, user] for `Generator.stream`.
 
-    `history` is oldest first, as (user, assistant) pairs or Messages.
+    `history` is oldest first, as (user, assistant) pairs or Messages, and already the window the prompt
+    should see: the caller picks it once (`history_window`, when the turns are read from memory); each
+    message is capped here, and the backend fits the whole to its context in tokens (`fit_prompt`).
     """
     system = [persona.strip()]
     fact_lines = _fact_lines(facts or {})
     if fact_lines:
         system.append("What you know about the user:\n" + "\n".join(fact_lines))
     messages = [Message("system", "\n\n".join(system))]
-    messages.extend(_history_messages(history or [], max_turns))
+    messages.extend(_history_messages(history or []))
     messages.append(Message("user", clip(user_text.strip(), MAX_USER_CHARS) or "…"))
     return messages
 
@@ -83,9 +84,7 @@ def _fact_lines(facts: Mapping[str, str]) -> list[str]:
     return lines
 
 
-def _history_messages(history: History, max_turns: int) -> list[Message]:
-    if max_turns <= 0:
-        return []
+def _history_messages(history: History) -> list[Message]:
     messages: list[Message] = []
     for item in history:
         if isinstance(item, Message):
@@ -97,12 +96,5 @@ def _history_messages(history: History, max_turns: int) -> list[Message]:
                 messages.append(Message("user", clip(user.strip(), MAX_TURN_CHARS)))
             if reply and reply.strip():
                 messages.append(Message("assistant", clip(reply.strip(), MAX_TURN_CHARS)))
-    return _last_turns(messages, max_turns)
-
-
-def _last_turns(messages: list[Message], max_turns: int) -> list[Message]:
-    """The messages of the last `max_turns` turns (a turn starts at a user message)."""
-    starts = [i for i, m in enumerate(messages) if m.role == "user"]
-    if len(starts) > max_turns:
-        return messages[starts[-max_turns] :]
-    return messages[starts[0] :] if starts else []
+    first_user = next((i for i, m in enumerate(messages) if m.role == "user"), len(messages))
+    return messages[first_user:]  # a prompt's history opens with the user

@@ -55,7 +55,7 @@ class Chat:
         decision = self.manager.decide(
             text, intent, self.user_id, self.conversation_id, threshold=threshold, now=self.now
         )
-        reply = decision.text or "(the generator answers)"
+        reply = decision.result.text if decision.result else "(the generator answers)"
         self.memory.append_turn(
             self.user_id,
             self.conversation_id,

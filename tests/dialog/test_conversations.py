@@ -38,7 +38,7 @@ def test_an_unrelated_answer_drops_the_pending_question(chat: Chat, memory) -> N
     assert chat.manager.pending(chat.user_id, chat.conversation_id) is None
     # and a later bare duration is no longer taken as the timer's length
     later = chat.say("ten minutes", "general_quirky", confidence=0.2)
-    assert later.use_generator and later.reason == "low_confidence"
+    assert later.routed_to == "generator" and later.reason == "low_confidence"
     assert memory.timers(chat.user_id) == []
 
 
@@ -48,7 +48,7 @@ def test_pending_question_expires(chat: Chat, monkeypatch: pytest.MonkeyPatch) -
     assert chat.reply("set a timer", "alarm_set") == "For how long?"
     clock[0] += 3600
     late = chat.say("ten minutes")
-    assert late.use_generator and late.reason == "no_intent"
+    assert late.routed_to == "generator" and late.reason == "no_intent"
 
 
 def test_stop_drops_a_follow_up(chat: Chat, memory) -> None:
@@ -143,7 +143,7 @@ def test_delete_list_needs_confirmation(chat: Chat, memory) -> None:
     assert ask.result.confirmation is not None
     # an unrelated request drops the question and does not delete anything
     assert chat.say("what time is it", "datetime_query").skill == "datetime"
-    assert chat.say("yes", "general_affirm").use_generator  # nothing pending any more: chit-chat
+    assert chat.say("yes", "general_affirm").routed_to == "generator"  # nothing pending any more: chit-chat
     assert memory.get_list(chat.user_id, "shopping") is not None
     chat.reply("delete my shopping list", "lists_remove")
     assert chat.reply("yes") == "Deleted your shopping list."
@@ -178,7 +178,7 @@ def test_other_facts(chat: Chat) -> None:
     assert chat.reply("forget my favorite color") == "Okay, I've forgotten your favorite color."
     assert "your home city is Lisbon" in chat.reply("what do you know about me?")
     # a complaint is not a fact
-    assert chat.say("my alarm is too loud", "general_quirky").use_generator
+    assert chat.say("my alarm is too loud", "general_quirky").routed_to == "generator"
 
 
 def test_facts_are_per_user(chat: Chat, memory) -> None:
@@ -215,13 +215,13 @@ def test_hostile_arithmetic_is_answered_safely(chat: Chat, text: str, expected: 
 
 def test_hostile_text_that_is_not_maths(chat: Chat) -> None:
     huge = chat.say("a" * 100_000, "general_quirky")  # the pipeline reads 2,000 characters; a direct call
-    assert huge.use_generator and huge.reason == "out_of_scope"  # is not a command either
+    assert huge.routed_to == "generator" and huge.reason == "out_of_scope"  # is not a command either
     big_number = chat.say("9" * 10_000, "qa_factoid")
     assert big_number.skill == "arithmetic" and "10,000 digits" in big_number.result.text
     injection = chat.say("__import__('os').system('rm -rf /')", "general_quirky", confidence=0.9)
-    assert injection.use_generator
+    assert injection.routed_to == "generator"
     long_command = chat.say("add milk to my shopping list " * 100, "lists_createoradd")
-    assert long_command.use_generator and long_command.reason == "out_of_scope"
+    assert long_command.routed_to == "generator" and long_command.reason == "out_of_scope"
     assert chat.memory.lists(chat.user_id) == []  # nothing acted on
     empty = chat.say("   ")
     assert empty.source == "guard" and empty.result.text.startswith("I didn't catch")
@@ -320,7 +320,7 @@ def test_help_lists_real_skills(chat: Chat) -> None:
 
 def test_routing_to_the_generator(chat: Chat) -> None:
     low = chat.say("turn the thing", "iot_hue_lighton", confidence=0.2)
-    assert low.use_generator and low.reason == "low_confidence" and low.routed_to == "generator"
+    assert low.routed_to == "generator" and low.reason == "low_confidence"
     assert chat.say("who was the first president", "qa_factoid").reason == "open_question"
     assert chat.say("you are great", "general_praise").reason == "chit_chat"
     assert chat.say("what's the meaning of life", "oos").reason == "out_of_scope"
@@ -330,7 +330,9 @@ def test_routing_to_the_generator(chat: Chat) -> None:
     assert (
         chat.say("what time is it", "datetime_query", confidence=0.6, threshold=0.7).skill == "datetime"
     )  # rule
-    assert chat.say("flip the lights", "iot_hue_lighton", confidence=0.6, threshold=0.7).use_generator
+    assert (
+        chat.say("flip the lights", "iot_hue_lighton", confidence=0.6, threshold=0.7).routed_to == "generator"
+    )
 
 
 def test_services_are_not_connected_by_default(chat: Chat) -> None:
@@ -345,10 +347,10 @@ def test_services_are_not_connected_by_default(chat: Chat) -> None:
 def test_skills_decline_what_they_do_not_know(chat: Chat, memory) -> None:
     assert chat.reply("what is the square of 4", "qa_maths") == "The square of 4 is 16."
     # the date of a holiday is not something the datetime skill knows: no "today is ..." answer
-    assert chat.say("what date is easter sunday this year", "datetime_query").use_generator
+    assert chat.say("what date is easter sunday this year", "datetime_query").routed_to == "generator"
     # a music playlist is not one of our lists
     chat.reply("add milk to my shopping list", "lists_createoradd")
-    assert chat.say("what is on my rap playlist", "lists_query").use_generator
+    assert chat.say("what is on my rap playlist", "lists_query").routed_to == "generator"
     assert chat.reply("remind me of my appointment on friday at 8 am", "calendar_set") == (
         "Okay, I'll remind you about your appointment at 8 AM on Friday."
     )

@@ -31,7 +31,7 @@ def smollm2_folder():  # type: ignore[no-untyped-def]
 @pytest.fixture(scope="session")
 def smollm2(smollm2_folder):  # type: ignore[no-untyped-def]
     """SmolLM2 on transformers (auto dtype), greedy and short so tests stay fast and repeatable."""
-    from assistant.dialog.generator import create_generator
+    from assistant.dialog.generators import create_generator
 
     return create_generator(generator_settings(runtime="transformers", temperature=0.0, max_new_tokens=12))
 
@@ -39,7 +39,7 @@ def smollm2(smollm2_folder):  # type: ignore[no-untyped-def]
 @pytest.fixture(scope="session")
 def llamacpp():  # type: ignore[no-untyped-def]
     """The default generator on CPU: SmolLM2's GGUF on llama.cpp, greedy and short."""
-    from assistant.dialog.generator import create_generator
+    from assistant.dialog.generators import create_generator
 
     return create_generator(generator_settings(temperature=0.0, max_new_tokens=12))
 
@@ -47,7 +47,7 @@ def llamacpp():  # type: ignore[no-untyped-def]
 @pytest.fixture(scope="session")
 def hf_fp32(smollm2_folder):  # type: ignore[no-untyped-def]
     """The `hf` backend on the converted folder, in float32 (also the reference for the int8 check)."""
-    from assistant.dialog.generator import create_generator
+    from assistant.dialog.generators import create_generator
 
     settings = generator_settings(backend="hf", model=str(smollm2_folder), temperature=0.0, max_new_tokens=6)
     return create_generator(settings)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from assistant.dialog.generator import GeneratorError, create_generator
+from assistant.dialog.generators import GeneratorError, create_generator
 
 from .conftest import generator_settings
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from assistant.dialog.generator import GeneratorError, create_generator
+from assistant.dialog.generators import GeneratorError, create_generator
 from assistant.dialog.generators.llamacpp import LlamaCppLM
 from assistant.dialog.prompt import build_messages
 

@@ -7,7 +7,7 @@ import socket
 
 import pytest
 
-from assistant.dialog.generator import GeneratorError, generate_text, load_generator
+from assistant.dialog.generators import GeneratorError, generate_text, load_generator
 from assistant.dialog.generators.openai_compat import chat_url
 from assistant.dialog.types import Message
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from assistant.dialog.prompt import MAX_USER_CHARS, PERSONA, build_messages, clip
+from assistant.dialog.prompt import MAX_TURN_CHARS, MAX_USER_CHARS, PERSONA, build_messages, clip
 from assistant.dialog.types import Message
 
 
@@ -21,15 +21,20 @@ def test_persona_facts_history_and_user_text_in_order() -> None:
     assert messages[-1] == Message("user", "and what is my name?")
 
 
-def test_history_keeps_the_last_turns_and_accepts_messages() -> None:
+def test_history_is_the_window_given_and_accepts_messages() -> None:
+    """The window is chosen once, where the turns are read (history_window); the prompt keeps it whole."""
+    from assistant.dialog.prompt import history_window
+
     pairs = [(f"question {i}", f"answer {i}") for i in range(10)]
-    messages = build_messages("next", history=pairs, max_turns=3)
+    window = pairs[len(pairs) - history_window(len(pairs), 6) :]
+    messages = build_messages("next", history=window)
     assert [m.content for m in messages[1:-1]] == [
-        "question 7", "answer 7", "question 8", "answer 8", "question 9", "answer 9",
+        "question 6", "answer 6", "question 7", "answer 7", "question 8", "answer 8", "question 9", "answer 9",
     ]  # fmt: skip
-    as_messages = [Message("user", "hi"), Message("assistant", "hello"), Message("system", "ignored")]
+    as_messages = [Message("assistant", "orphan"), Message("user", "hi"), Message("assistant", "hello"),
+                   Message("system", "ignored")]  # fmt: skip
     assert [m.content for m in build_messages("x", history=as_messages)[1:-1]] == ["hi", "hello"]
-    assert len(build_messages("x", history=pairs, max_turns=0)) == 2
+    assert len(build_messages("x", history=[])) == 2
 
 
 def test_every_part_is_capped() -> None:
@@ -37,9 +42,10 @@ def test_every_part_is_capped() -> None:
     messages = build_messages(
         huge,
         facts={f"fact_{i}": huge for i in range(100)},
-        history=[(huge, huge)] * 20,
+        history=[(huge, huge)] * 6,  # the window the caller read (history_window)
     )
     assert len(messages[-1].content) <= MAX_USER_CHARS and messages[-1].content.endswith("…")
+    assert all(len(m.content) <= MAX_TURN_CHARS for m in messages[1:-1]) and len(messages) == 14
     assert sum(len(m.content) for m in messages) < 20_000
     assert messages[0].content.count("\n- fact") == 20
 

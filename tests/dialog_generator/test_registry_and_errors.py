@@ -6,9 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from assistant.dialog import generator as registry
-from assistant.dialog.generator import GeneratorError, load_generator
-from assistant.dialog.generators import smollm2
+from assistant.dialog import generators as registry
+from assistant.dialog.generators import GeneratorError, load_generator, smollm2
 from nlu.plugins import UnknownBackendError
 
 from .conftest import generator_settings

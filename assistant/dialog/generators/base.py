@@ -1,6 +1,6 @@
 """What every dialog generator backend shares: the registry it joins, its error, and its stream base.
 
-The backends import this module, never `assistant.dialog.generator` (which imports them), so the import
+The backends import this module, never the package top (which imports them), so the import
 graph has no cycle. A factory registered here takes ``(config: GeneratorSettings, device: str,
 cache_dir: Path)`` and returns a ready (loaded) `Generator`.
 """
