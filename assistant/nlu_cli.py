@@ -172,7 +172,7 @@ def ship(
     ctx: typer.Context,
     models: Annotated[
         str, typer.Option(help='Comma-separated shipped models to rebuild ("": only measure them again).')
-    ] = "lstm,transformer,tfidf-logreg,minilm-frozen",
+    ] = "lstm,transformer,tfidf-logreg,minilm-frozen,blend",
 ) -> None:
     """Maintainers: retrain the shipped models into nlu/shipped, with the report and checksum manifest."""
     from assistant.cli_state import settings_from

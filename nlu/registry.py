@@ -24,6 +24,7 @@ models: Registry[BaseIntentModel] = Registry("nlu")
 
 
 def _classes() -> dict[str, type[BaseIntentModel]]:
+    from nlu.models.blend import BlendedIntentModel
     from nlu.models.lstm import LSTMIntentModel
     from nlu.models.minilm import MiniLMIntentModel
     from nlu.models.tfidf import TfidfLogRegModel
@@ -31,7 +32,9 @@ def _classes() -> dict[str, type[BaseIntentModel]]:
 
     return {
         cls.name: cls
-        for cls in (LSTMIntentModel, TransformerIntentModel, MiniLMIntentModel, TfidfLogRegModel)
+        for cls in (
+            LSTMIntentModel, TransformerIntentModel, MiniLMIntentModel, TfidfLogRegModel, BlendedIntentModel
+        )
     }
 
 
@@ -44,14 +47,28 @@ def create(name: str, device: str = "cpu", cache_dir: Path | None = None, **conf
     return models.create(name, device=device, cache_dir=cache_dir, **config)
 
 
-def load_folder(folder: Path, device: str = "cpu") -> BaseIntentModel:
-    """A model saved with `save()` / `assistant nlu train`, whatever its kind."""
+def load_folder(folder: Path, device: str = "cpu", cache_dir: Path | None = None) -> BaseIntentModel:
+    """A model saved with `save()` / `assistant nlu train`, whatever its kind (a blend with its members,
+    which are product models: shipped, or trained into `cache_dir`)."""
     meta = read_config(Path(folder))
     try:
         cls = models.get(meta["model"])
     except UnknownBackendError as exc:
         raise ModelFolderError(f"{folder}: {exc}") from None
-    return cls.load(Path(folder), device=device)
+    model = cls.load(Path(folder), device=device)
+    _attach_members(model, device, cache_dir)
+    return model
+
+
+def _attach_members(model: BaseIntentModel, device: str, cache_dir: Path | None) -> None:
+    from nlu.models.blend import BlendedIntentModel
+
+    if isinstance(model, BlendedIntentModel):
+        unknown = [n for n in model.member_names if n not in CATALOG or CATALOG[n].model == "blend"]
+        if unknown:
+            raise ModelFolderError(f"blend members must be product models (not blends): {unknown}")
+        folders = [_product_folder(n, Path(cache_dir or ".")) for n in model.member_names]
+        model.attach([load_folder(f, device) for f in folders])
 
 
 def product_names() -> list[str]:
@@ -79,13 +96,15 @@ def train_product(
     folder = Path(out) if out else cache_folder(name, cache_dir)
     data = load_dataset(PRODUCT_DATASET, data_dir)
     model: BaseIntentModel | None = None
+    seeded = "seed" in models.get(entry.model).defaults  # a blend has nothing random to seed
     for seed in range(entry.seeds):
         candidate = create(
             entry.model,
             device=device,
             cache_dir=Path(cache_dir).expanduser(),
-            **{**entry.options, "seed": seed},
+            **{**entry.options, **({"seed": seed} if seeded else {})},
         )
+        _attach_members(candidate, device, cache_dir)
         candidate.fit(data)
         if model is None or candidate.metrics.get("best_valid", 0) > model.metrics.get("best_valid", 0):
             model = candidate
@@ -114,9 +133,9 @@ def load_intent_model(
     `threshold`, when given, overrides the threshold tuned on validation data.
     """
     if name_or_dir in CATALOG:
-        model = load_folder(_product_folder(name_or_dir, cache_dir), device)
+        model = load_folder(_product_folder(name_or_dir, cache_dir), device, cache_dir)
     elif (path := Path(name_or_dir).expanduser()).is_dir():
-        model = load_folder(path, device)
+        model = load_folder(path, device, cache_dir)
     else:
         raise UnknownBackendError(
             f"Unknown NLU model {name_or_dir!r}: not a product model ({', '.join(product_names())}) "
@@ -131,6 +150,9 @@ def check_model(name_or_dir: str, cache_dir: Path) -> str:
     """Preparation step: check that model `name_or_dir` is there (shipped ones are verified)."""
     if name_or_dir in CATALOG:
         folder = _product_folder(name_or_dir, cache_dir)
+        if CATALOG[name_or_dir].model == "blend":  # a blend needs its members: shipped or trained here
+            for member in CATALOG[name_or_dir].options["models"]:
+                _product_folder(member, cache_dir)
         kind = "shipped" if CATALOG[name_or_dir].shipped else "trained"
         return f"{name_or_dir}: {kind} weights verified in {folder}"
     path = Path(name_or_dir).expanduser()

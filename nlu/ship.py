@@ -60,6 +60,9 @@ def read_lines(path: Path) -> list[str]:
     return [line.strip() for line in lines if line.strip() and not line.startswith("#")]
 
 
+VECTOR_MODELS = {"lstm", "transformer"}  # registry models that read the shipped static vectors
+
+
 def build_vectors(cache_dir: Path) -> int:
     """The shipped static vectors: every word the product models' tokenizer holds."""
     from nlu.embeddings import (
@@ -190,7 +193,8 @@ def ship(
         raise ValueError(
             f"Not shipped models: {unknown}; shipped: {[n for n, m in CATALOG.items() if m.shipped]}"
         )
-    log(f"static word vectors: {build_vectors(Path(cache_dir).expanduser()):,} words")
+    if any(CATALOG[n].model in VECTOR_MODELS for n in names):  # distilling differs in the last bits per CPU
+        log(f"static word vectors: {build_vectors(Path(cache_dir).expanduser()):,} words")
     previous = {s["name"]: s for s in json.loads(REPORT_JSON.read_text())} if REPORT_JSON.is_file() else {}
     seconds = {name: float(s.get("train_seconds", 0.0)) for name, s in previous.items()}
     for name in names:

@@ -318,5 +318,6 @@ def test_nlu_lab_says_how_to_get_a_model_that_is_not_trained(tmp_path) -> None:
         "transformer",
         "tfidf-logreg",
         "minilm-frozen",
+        "blend",
     }
     assert "assistant nlu train --product minilm" in not_ready_note(settings, product_names())
