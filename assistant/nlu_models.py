@@ -15,16 +15,20 @@ if TYPE_CHECKING:
     from nlu.types import IntentModel
 
 
-def load_intent_model(name_or_dir: str, settings: Settings) -> IntentModel:
+def load_intent_model(
+    name_or_dir: str, settings: Settings, load_member: registry.MemberLoader | None = None
+) -> IntentModel:
     """A ready model: a product model by name (nlu.registry.product_names) or a folder saved by `nlu train`.
 
-    `settings.nlu.threshold`, when set, overrides the threshold tuned on validation data.
+    `settings.nlu.threshold`, when set, overrides the threshold tuned on validation data. A blend's members
+    come from `load_member` when given (the runtime's shared models), else they are loaded here.
     """
     return registry.load_intent_model(
         name_or_dir,
         cache_dir=settings.cache_dir,
         device=settings.resolved_device(),
         threshold=settings.nlu.threshold,
+        load_member=load_member,
     )
 
 

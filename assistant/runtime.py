@@ -35,7 +35,8 @@ class Runtime:
         from assistant.nlu_models import load_intent_model
 
         name = name or self.settings.nlu.model
-        return self.models.get(("nlu", name), lambda: load_intent_model(name, self.settings))
+        # a blend borrows its members from this cache: picking it beside `lstm` holds one LSTM, not two
+        return self.models.get(("nlu", name), lambda: load_intent_model(name, self.settings, self.nlu_model))
 
     def understand(self, text: str, name: str | None = None) -> tuple[IntentModel, Intent]:
         """The model and its reading of `text` (already as understood: `assistant.text.understood_text`).

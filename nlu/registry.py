@@ -9,6 +9,7 @@ folder, device, data folder); the assistant reads them from its settings (assist
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -33,7 +34,11 @@ def _classes() -> dict[str, type[BaseIntentModel]]:
     return {
         cls.name: cls
         for cls in (
-            LSTMIntentModel, TransformerIntentModel, MiniLMIntentModel, TfidfLogRegModel, BlendedIntentModel
+            LSTMIntentModel,
+            TransformerIntentModel,
+            MiniLMIntentModel,
+            TfidfLogRegModel,
+            BlendedIntentModel,
         )
     }
 
@@ -47,28 +52,39 @@ def create(name: str, device: str = "cpu", cache_dir: Path | None = None, **conf
     return models.create(name, device=device, cache_dir=cache_dir, **config)
 
 
-def load_folder(folder: Path, device: str = "cpu", cache_dir: Path | None = None) -> BaseIntentModel:
+MemberLoader = Callable[[str], "IntentModel"]  # product name -> loaded model (a caller's shared cache)
+
+
+def load_folder(
+    folder: Path, device: str = "cpu", cache_dir: Path | None = None, load_member: MemberLoader | None = None
+) -> BaseIntentModel:
     """A model saved with `save()` / `assistant nlu train`, whatever its kind (a blend with its members,
-    which are product models: shipped, or trained into `cache_dir`)."""
+    which are product models: shipped, or trained into `cache_dir`; `load_member` lets a caller that
+    already holds them lend its copies instead of loading them again)."""
     meta = read_config(Path(folder))
     try:
         cls = models.get(meta["model"])
     except UnknownBackendError as exc:
         raise ModelFolderError(f"{folder}: {exc}") from None
     model = cls.load(Path(folder), device=device)
-    _attach_members(model, device, cache_dir)
+    _attach_members(model, device, cache_dir, load_member)
     return model
 
 
-def _attach_members(model: BaseIntentModel, device: str, cache_dir: Path | None) -> None:
+def _attach_members(
+    model: BaseIntentModel, device: str, cache_dir: Path | None, load_member: MemberLoader | None = None
+) -> None:
     from nlu.models.blend import BlendedIntentModel
 
     if isinstance(model, BlendedIntentModel):
         unknown = [n for n in model.member_names if n not in CATALOG or CATALOG[n].model == "blend"]
         if unknown:
             raise ModelFolderError(f"blend members must be product models (not blends): {unknown}")
-        folders = [_product_folder(n, Path(cache_dir or ".")) for n in model.member_names]
-        model.attach([load_folder(f, device) for f in folders])
+        if load_member is None:
+            folders = [_product_folder(n, Path(cache_dir or ".")) for n in model.member_names]
+            model.attach([load_folder(f, device) for f in folders])
+        else:
+            model.attach([load_member(n) for n in model.member_names])  # type: ignore[misc]
 
 
 def product_names() -> list[str]:
@@ -126,16 +142,21 @@ def _product_folder(name: str, cache_dir: Path) -> Path:
 
 
 def load_intent_model(
-    name_or_dir: str, *, cache_dir: Path, device: str = "cpu", threshold: float | None = None
+    name_or_dir: str,
+    *,
+    cache_dir: Path,
+    device: str = "cpu",
+    threshold: float | None = None,
+    load_member: MemberLoader | None = None,
 ) -> IntentModel:
     """A ready model: a product model by name (see product_names) or a folder saved by `nlu train`.
 
-    `threshold`, when given, overrides the threshold tuned on validation data.
+    `threshold`, when given, overrides the threshold tuned on validation data. `load_member`: see load_folder.
     """
     if name_or_dir in CATALOG:
-        model = load_folder(_product_folder(name_or_dir, cache_dir), device, cache_dir)
+        model = load_folder(_product_folder(name_or_dir, cache_dir), device, cache_dir, load_member)
     elif (path := Path(name_or_dir).expanduser()).is_dir():
-        model = load_folder(path, device, cache_dir)
+        model = load_folder(path, device, cache_dir, load_member)
     else:
         raise UnknownBackendError(
             f"Unknown NLU model {name_or_dir!r}: not a product model ({', '.join(product_names())}) "

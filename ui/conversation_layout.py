@@ -92,26 +92,11 @@ def build_conversation_layout(settings: Settings, choices: dict[str, list[str]])
             reply_stream = gr.Textbox(visible="hidden", elem_id="reply-stream", max_lines=1)
             waterfall = gr.Plot(label="Latency of the last turn", elem_id="waterfall")
         with gr.Column(scale=1, min_width=260):
-            nlu = gr.Dropdown(
-                choices["nlu"],
-                value=settings.nlu.model,
-                label="NLU model (from the next turn)",
-                allow_custom_value=True,
-                elem_id="pick-nlu",
+            nlu = _picker(choices["nlu"], settings.nlu.model, "NLU model", "pick-nlu", custom=True)
+            generator = _picker(
+                choices["generator"], settings.generator.backend, "Generator", "pick-generator", custom=True
             )
-            generator = gr.Dropdown(
-                choices["generator"],
-                value=settings.generator.backend,
-                label="Generator (from the next turn)",
-                allow_custom_value=True,
-                elem_id="pick-generator",
-            )
-            voice = gr.Dropdown(
-                choices["voice"],
-                value=settings.tts.backend,
-                label="Voice (from the next turn)",
-                elem_id="pick-voice",
-            )
+            voice = _picker(choices["voice"], settings.tts.backend, "Voice", "pick-voice")
             speak_typed = gr.Checkbox(False, label="Speak replies to typed messages too")
             side_panel = gr.HTML(state_panel(None), elem_id="side-panel")
             gr.Markdown("#### ⏰ Alarms")
@@ -145,4 +130,11 @@ def build_conversation_layout(settings: Settings, choices: dict[str, list[str]])
         utterance_seq=utterance_seq,
         tick=tick,
         listen_timer=listen_timer,
+    )
+
+
+def _picker(choices: list[str], value: str, what: str, elem_id: str, custom: bool = False) -> gr.Dropdown:
+    """A per-turn model picker (a name typed in is allowed where `custom`: a saved folder, any GGUF...)."""
+    return gr.Dropdown(
+        choices, value=value, label=f"{what} (from the next turn)", allow_custom_value=custom, elem_id=elem_id
     )

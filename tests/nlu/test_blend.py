@@ -63,3 +63,15 @@ def test_the_shipped_blend_loads_with_its_members_and_saves_no_weights(tmp_path:
     again = load_intent_model(str(tmp_path / "copy"), cache_dir=tmp_path)
     texts = ["set an alarm for 7 am on weekdays", "how does a rainbow form"]
     assert [i.distribution for i in again.predict(texts)] == [i.distribution for i in blend.predict(texts)]
+
+
+def test_the_runtime_lends_a_blend_the_members_it_already_holds(tmp_path: Path) -> None:
+    """Picking `blend` beside `lstm` in the web app holds one LSTM, not two."""
+    from assistant.config import load_settings
+    from assistant.runtime import Runtime
+
+    runtime = Runtime(load_settings({"data_dir": str(tmp_path), "cache_dir": str(tmp_path / "cache")}))
+    lstm = runtime.nlu_model("lstm")
+    blend = runtime.nlu_model("blend")
+    assert blend.members[0] is lstm and blend.members[1] is runtime.nlu_model("minilm-frozen")
+    assert runtime.nlu_model("blend") is blend
