@@ -100,8 +100,49 @@ class AudioSettings(BaseModel):
         ge=0,
         le=3000,
         description="hands-free: silence that ends an utterance whose words already make a whole request "
-        "(heard ahead, confident NLU, not trailing off on 'and', 'for', ...); 0 = always end_silence_ms",
+        "(heard ahead, confident NLU, not trailing off on 'and', 'for', ...) when the end-of-turn model "
+        "gives no verdict; 0 = never by the words alone",
     )
+    turn_model: bool = Field(
+        True,
+        description="hands-free: at a pause, Smart Turn v3.2 (from pipecat-ai) hears whether the turn is "
+        "over; off = the words alone decide (early_end_ms)",
+    )
+    turn_threshold: float = Field(
+        0.5, gt=0.0, lt=1.0, description="end-of-turn model: this probability or more means finished"
+    )
+    turn_end_ms: int = Field(
+        150,
+        ge=0,
+        le=3000,
+        description="hands-free: silence that ends a turn the model calls finished and whose words make a "
+        "whole request (never sooner than the ~190 ms of tail an utterance keeps)",
+    )
+
+
+class WakeSettings(BaseModel):
+    """Hands-free listening waits for a wake word, then takes the request that follows."""
+
+    enabled: bool = Field(
+        True, description="hands-free waits for the wake word; off = every utterance is heard"
+    )
+    backend: str = Field(
+        "micro",
+        description="micro (pymicro-wakeword, offline) or openwakeword (optional, CC BY-NC-SA models)",
+    )
+    model: str = Field(
+        "alexa",
+        description="micro: alexa, hey_jarvis, hey_mycroft, okay_nabu, or a microWakeWord .json (its .tflite "
+        "beside it)",
+    )
+    threshold: float | None = Field(None, gt=0.0, lt=1.0, description="None = the model's own cut-off")
+    request_s: float = Field(
+        8.0, gt=0.0, le=60.0, description="after the wake word, wait this long for speech"
+    )
+    follow_up_s: float = Field(
+        5.0, ge=0.0, le=60.0, description="after a reply, listen this long without the wake word (0 = off)"
+    )
+    earcon: bool = Field(True, description="a short chime when the wake word is heard")
 
 
 class HomeAssistantSettings(BaseModel):
@@ -113,6 +154,36 @@ class AuthSettings(BaseModel):
     username: str | None = None
     password: SecretStr | None = None
     disable: bool = Field(False, description="serve on a public interface without auth (you were warned)")
+    min_password_chars: int = Field(
+        12, ge=1, description="shortest password accepted when the server is exposed"
+    )
+    max_failures: int = Field(5, ge=1, description="failed sign-ins per client before a pause (it doubles)")
+    account_max_failures: int = Field(
+        20, ge=1, description="failed sign-ins to one account, from any client, before it is paused"
+    )
+    lockout_s: float = Field(60.0, gt=0.0, description="the first pause after too many failed sign-ins")
+
+
+class WebSettings(BaseModel):
+    """What one client of the web app may cost: every request, session and upload is bounded."""
+
+    allowed_hosts: list[str] = Field(
+        default_factory=list,
+        description="extra Host names the server answers to (localhost names and the bound address always "
+        "are); ['*'] answers any (only behind a proxy that checks Host)",
+    )
+    max_body_mb: float = Field(4.0, gt=0.0, description="largest request body except uploads")
+    max_text_chars: int = Field(20_000, ge=1, description="longest message typed into the page")
+    upload_quota_mb: float = Field(300.0, gt=0.0, description="upload bytes per client per hour")
+    max_sessions: int = Field(200, ge=1, description="browser tabs whose state is kept; oldest dropped")
+    session_ttl_s: float = Field(
+        6 * 3600.0, gt=0.0, description="a tab's state is freed after this idle time"
+    )
+    chat_messages_kept: int = Field(200, ge=2, description="chat messages a tab keeps (all stay in History)")
+    chat_chars_kept: int = Field(
+        200_000, ge=1_000, description="characters of chat a tab keeps, newest first (all stay in History)"
+    )
+    upload_max_age_s: float = Field(3600.0, gt=0.0, description="uploaded files are deleted after this")
 
 
 class Settings(BaseSettings):
@@ -138,8 +209,10 @@ class Settings(BaseSettings):
     generator: GeneratorSettings = GeneratorSettings()
     tts: TTSSettings = TTSSettings()
     audio: AudioSettings = AudioSettings()
+    wake: WakeSettings = WakeSettings()
     home_assistant: HomeAssistantSettings = HomeAssistantSettings()
     auth: AuthSettings = AuthSettings()
+    web: WebSettings = WebSettings()
 
     @model_validator(mode="after")
     def _derive_database_url(self) -> Settings:

@@ -45,6 +45,16 @@ class Event:
 
 
 @dataclass(frozen=True)
+class WakeWordEvent(Event):
+    """Hands-free listening heard its wake word and takes the request that follows (before the turn)."""
+
+    kind: ClassVar[str] = "wake"
+    name: str  # the wake-word model, e.g. "alexa"
+    score: float  # the model's score when it fired (its cut-off is below this)
+    at_s: float  # seconds into the audio stream
+
+
+@dataclass(frozen=True)
 class TranscriptEvent(Event):
     kind: ClassVar[str] = "transcript"
     transcript: Transcript

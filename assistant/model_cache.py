@@ -2,8 +2,9 @@
 another, and two requests for the same model load it once. Loading never trains.
 
 `shared` holds what one process loads once for everyone (the recognizer, voices, generators, keyed by
-their whole configuration); each `Runtime` keeps its own cache of NLU models, which the NLU lab may
-retrain under the same name.
+their whole configuration); each `Runtime` keeps its own, smaller cache of NLU models, keyed by the
+canonical name a requested one resolves to (assistant.nlu_models.resolve_model_name). An evicted model stays
+valid for whoever still holds it: a turn keeps a reference to the model it reads with.
 """
 
 from __future__ import annotations
@@ -32,13 +33,28 @@ class ModelCache:
             with self._guard:
                 if key in self._models:
                     return self._models[key]
-            model = load()
+            try:
+                model = load()
+            except BaseException:
+                with self._guard:  # a name that fails leaves nothing behind, not even its lock
+                    if self._locks.get(key) is lock:
+                        del self._locks[key]
+                raise
             with self._guard:
                 self._models[key] = model
                 while len(self._models) > self.max_entries:  # the least recently used goes
                     evicted, _ = self._models.popitem(last=False)
                     self._locks.pop(evicted, None)
             return model
+
+    def __len__(self) -> int:
+        with self._guard:
+            return len(self._models)
+
+    def values(self) -> list[Any]:
+        """The models held now, least recently used first."""
+        with self._guard:
+            return list(self._models.values())
 
     def clear(self) -> None:
         with self._guard:

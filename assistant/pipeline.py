@@ -87,10 +87,11 @@ class Pipeline:
         start = time.perf_counter()
         try:
             model, intent = self.runtime.understand(understood, request.nlu_override)
+        except (LookupError, ValueError) as exc:  # an unknown or untrained name: the message names it (cut)
+            yield ErrorEvent(str(exc))
+            return
         except Exception as exc:
-            yield ErrorEvent(
-                f"The NLU model {request.nlu_override or self.settings.nlu.model!r} failed: {exc}"
-            )
+            yield ErrorEvent(f"The NLU model failed: {str(exc)[:300]}")
             return
         yield watch.lap("nlu", start)
         threshold = model.threshold  # settings.nlu.threshold, when set, was applied at load

@@ -4,8 +4,10 @@ pipeline runs turns on top of it; the listening loop, the NLU lab and the CLIs u
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from assistant.config import Settings
@@ -15,6 +17,8 @@ from assistant.speech.types import Synthesizer
 from nlu.types import Intent, IntentModel
 
 READINGS_KEPT = 8  # NLU readings remembered (see Runtime.understand)
+NLU_MODELS_KEPT = 6  # NLU models held at once (tens of MB each): room for every product model side by
+# side (the NLU lab compares them all); past that the least recently used goes (Runtime.nlu_model)
 
 
 class Runtime:
@@ -23,7 +27,8 @@ class Runtime:
     def __init__(self, settings: Settings, memory: Memory | None = None) -> None:
         self.settings = settings
         self.memory = memory or open_memory(settings)
-        self.models = ModelCache()
+        self.models = ModelCache(max_entries=NLU_MODELS_KEPT)
+        self._trusted_nlu: set[Path] = set()
         self._lock = threading.Lock()
         self._manager: Any = None
         self._scheduler: Any = None
@@ -32,11 +37,29 @@ class Runtime:
     # --- models, each swappable per request by name --------------------------------------------------
 
     def nlu_model(self, name: str | None = None) -> IntentModel:
-        from assistant.nlu_models import load_intent_model
+        """Intent model `name` (default: the configured one), loaded once under its canonical name; a name a
+        request may not use (assistant.nlu_models.resolve_model_name) is refused before anything loads."""
+        from assistant.nlu_models import load_intent_model, resolve_model_name
 
-        name = name or self.settings.nlu.model
+        with self._lock:
+            trusted = set(self._trusted_nlu)
+        canonical = resolve_model_name(name or self.settings.nlu.model, self.settings, trusted)
         # a blend borrows its members from this cache: picking it beside `lstm` holds one LSTM, not two
-        return self.models.get(("nlu", name), lambda: load_intent_model(name, self.settings, self.nlu_model))
+        model = self.models.get(
+            ("nlu", canonical), lambda: load_intent_model(canonical, self.settings, self.nlu_model)
+        )
+        self._forget_evicted()
+        return model
+
+    def trust_nlu_folder(self, folder: str | Path) -> None:
+        """Let requests to this runtime name the saved model in `folder`, wherever it is: for an operator's
+        own front end (the chat REPL's `/nlu FOLDER`), never for names a guest types."""
+        from assistant.nlu_models import real_path
+
+        real = real_path(Path(folder))
+        if real is not None:  # a name no path can be is refused when asked for
+            with self._lock:
+                self._trusted_nlu.add(real)
 
     def understand(self, text: str, name: str | None = None) -> tuple[IntentModel, Intent]:
         """The model and its reading of `text` (already as understood: `assistant.text.understood_text`).
@@ -52,7 +75,15 @@ class Runtime:
                 self._readings[key] = found
                 while len(self._readings) > READINGS_KEPT:
                     self._readings.pop(next(iter(self._readings)))
+            self._forget_evicted()
         return model, found
+
+    def _forget_evicted(self) -> None:
+        """Readings must not keep an evicted model alive: the cache's bound is the memory bound."""
+        held = {id(m) for m in self.models.values()}  # ids stay unique: the readings hold their models
+        with self._lock:
+            for stale in [k for k in self._readings if id(k[0]) not in held]:
+                del self._readings[stale]
 
     def recognizer(self):  # type: ignore[no-untyped-def]
         from assistant.speech.asr import load_recognizer
@@ -91,6 +122,13 @@ class Runtime:
         if speech:
             self.recognizer()
             self.synthesizer()
+            if self.settings.audio.turn_model:  # else the first pause pays its load
+                from assistant.offline import ModelNotAvailableError
+                from assistant.speech.turn import load_turn_detector
+
+                # without it listening goes on on the words alone (logged where an end-pointer is made)
+                with contextlib.suppress(ModelNotAvailableError):
+                    load_turn_detector()
 
     # --- the dialog manager and the scheduler --------------------------------------------------------
 

@@ -15,8 +15,15 @@ MAX_MEMORY_TEXT_CHARS = 1_100_000  # what the memory accepts for one request or 
 MAX_UNDERSTOOD_CHARS = 2_000  # what NLU, the skills and the generator read of a long message
 MAX_COMMAND_CHARS = 1_000  # longer text is not a command: only the skills' own rules (long maths) may act
 
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 # hesitation sounds, as typed or as Whisper writes them ("uh", "umm", "uhm", "hmm", "erm"); not "er" (ER)
 _FILLER = re.compile(r"(?<![\w'-])(?:u+h+|u+m+|uhm+|erm+|h+m+|a+h+)(?![\w'-])[,.…]*\s*", re.IGNORECASE)
+
+
+def without_lone_surrogates(text: str) -> str:
+    """Lone UTF-16 surrogates (valid JSON `\\ud800`, but not encodable text) become U+FFFD, so what a
+    client sent can always be shown, stored and sent back."""
+    return _LONE_SURROGATE.sub("\ufffd", text)
 
 
 def clean_text(text: str) -> str:

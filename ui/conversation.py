@@ -19,6 +19,7 @@ import numpy as np
 
 from assistant.config import Settings
 from assistant.events import AudioEvent, TurnRequest
+from assistant.text import without_lone_surrogates
 from ui.conversation_layout import build_conversation_layout
 from ui.errors import friendly
 from ui.hands_free import TURN_OUTPUTS, HandsFree
@@ -135,9 +136,14 @@ class ConversationTab(HandsFree):
         speak: bool,
         request: gr.Request,
     ) -> Iterator[tuple[Any, ...]]:
-        text = text or ""
+        text = without_lone_surrogates(text or "")
         if not text.strip():
             gr.Warning("Type something first.")
+            yield (gr.skip(),) * TURN_OUTPUTS
+            return
+        limit = self.settings.web.max_text_chars
+        if len(text) > limit:
+            gr.Warning(f"That message is too long ({len(text):,} characters); keep it under {limit:,}.")
             yield (gr.skip(),) * TURN_OUTPUTS
             return
         session = ensure_session(session, request, self.pipeline.memory)
@@ -161,6 +167,7 @@ class ConversationTab(HandsFree):
         if path.stat().st_size > limit:
             raise gr.Error(f"That recording is larger than {self.settings.audio.max_upload_mb:g} MB.")
         audio = path.read_bytes()
+        path.unlink(missing_ok=True)  # the recording is in memory now; uploads never pile up on disk
         session = ensure_session(session, request, self.pipeline.memory)
         for update in self._run_turn(session, None, audio, nlu, generator, voice, True):
             yield (*update, gr.skip())
@@ -241,7 +248,7 @@ class ConversationTab(HandsFree):
             session.busy = False
         if view.done is not None:
             session.conversation_id = view.done.conversation_id
-        session.messages = view.messages
+        session.messages = kept_messages(view.messages, self.settings.web)  # the rest is in History
         figure = None
         if view.arrivals:
             figure = waterfall_figure(view.spans(), view.total_ms)
@@ -275,3 +282,16 @@ class ConversationTab(HandsFree):
             log.warning("alarm speech unavailable; chime only", exc_info=True)
             rate, samples = chime()
         return rate, (np.clip(samples, -1, 1) * 32767).astype(np.int16)
+
+
+def kept_messages(messages: list[dict[str, Any]], web: Any) -> list[dict[str, Any]]:
+    """The newest chat messages within the tab's budget (`web.chat_messages_kept` messages and
+    `web.chat_chars_kept` characters), so a tab's memory stays bounded however long it talks."""
+    kept: list[dict[str, Any]] = []
+    chars = 0
+    for message in reversed(messages[-web.chat_messages_kept :]):
+        chars += len(str(message.get("content", "")))
+        if kept and chars > web.chat_chars_kept:
+            break
+        kept.append(message)
+    return kept[::-1]

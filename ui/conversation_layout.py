@@ -63,6 +63,7 @@ def build_conversation_layout(settings: Settings, choices: dict[str, list[str]])
                     elem_id="message",
                     scale=5,
                     max_lines=6,
+                    max_length=settings.web.max_text_chars,  # the server checks again (ConversationTab.on_text)
                 )
                 send = gr.Button("Send", variant="primary", elem_id="send", scale=1, min_width=80)
             with gr.Row():
@@ -134,7 +135,9 @@ def build_conversation_layout(settings: Settings, choices: dict[str, list[str]])
 
 
 def _picker(choices: list[str], value: str, what: str, elem_id: str, custom: bool = False) -> gr.Dropdown:
-    """A per-turn model picker (a name typed in is allowed where `custom`: a saved folder, any GGUF...)."""
+    """A per-turn model picker (a name typed in is allowed where `custom`: a saved folder, any GGUF...).
+    What is typed is only a request: the runtime decides what it may load (for the NLU model,
+    assistant.nlu_models.resolve_model_name: product names and models trained in the NLU lab)."""
     return gr.Dropdown(
         choices, value=value, label=f"{what} (from the next turn)", allow_custom_value=custom, elem_id=elem_id
     )

@@ -44,8 +44,7 @@ class HandsFree:
         return session, gr.Timer(active=True), "Listening…"
 
     def on_listen_stop(self, session: WebSession | None) -> tuple[Any, str]:
-        if session is not None and session.listening is not None:
-            session.listening.reset()
+        stop_listening(session)
         return gr.Timer(active=False), "Not listening."
 
     def on_listen(self, payload: str | None, session: WebSession | None, seq: int) -> tuple[Any, Any, Any]:
@@ -62,6 +61,7 @@ class HandsFree:
             if mic is None:
                 return gr.skip(), gr.skip(), keep
             if not mic.on:
+                stop_listening(session)
                 message = f"Stopped listening: {mic.error}." if mic.error else "Not listening."
                 return gr.skip(), message, gr.Timer(active=False)
             listener = self._listener(session)
@@ -76,9 +76,11 @@ class HandsFree:
 
             utterances = listener.feed(resample(mic.samples, mic.rate))
         except PayloadError as exc:
+            stop_listening(session)
             return gr.skip(), f"Stopped listening: {exc}.", gr.Timer(active=False)
         except Exception as exc:
             log.exception("hands-free audio failed")
+            stop_listening(session)
             return gr.skip(), f"Stopped listening: {user_message(exc)}", gr.Timer(active=False)
         if utterances:
             session.pending_utterance = utterances[-1]
@@ -108,3 +110,16 @@ class HandsFree:
         yield from self._run_turn(
             session, None, heard.utterance.audio, nlu, generator, voice, True, heard.heard_ahead
         )
+
+
+def stop_listening(session: WebSession | None) -> None:
+    """The page stopped listening, or its session ended (fit for `gr.State(delete_callback=...)`): what
+    this tab's end-pointer heard ahead is cancelled (a transcription not yet started never starts, a
+    running one's result is dropped), and nothing new starts until the page sends audio again."""
+    listener = session.listening if session is not None else None
+    if listener is None:
+        return
+    try:
+        listener.reset()
+    except Exception:  # stopping must not fail; the next start resets again
+        log.exception("hands-free stop failed")

@@ -9,6 +9,7 @@ picking it before that says so instead of training (loading never trains).
 from __future__ import annotations
 
 import logging
+import math
 import threading
 import time
 from dataclasses import dataclass
@@ -26,6 +27,8 @@ from ui.render import comparison_table
 
 log = logging.getLogger("assistant.ui")
 
+DATASETS = ("hwu64", "clinc150", "snips", "atis", "banking77")
+MAX_PER_INTENT = 10_000  # more than any dataset has; the form refuses anything beyond (e.g. 1e308)
 TRAIN_CONCURRENCY = 1  # training is CPU-heavy: one at a time for the whole server
 
 
@@ -38,10 +41,11 @@ class NLUComparison:
 
 def compare_models(runtime: Runtime, text: str, names: list[str]) -> dict[str, NLUComparison]:
     """The same utterance, read as a turn reads it, through several NLU models; one broken model shows its
-    error without hiding the others."""
+    error without hiding the others. Each name is checked as a turn's is (`Runtime.nlu_model`): the page's
+    choices are product names and folders the lab saved, and a name sent twice is read once."""
     cleaned = understood_text(text)
     results: dict[str, NLUComparison] = {}
-    for name in names:
+    for name in dict.fromkeys(names):
         try:
             model = runtime.nlu_model(name)
             start = time.perf_counter()
@@ -145,11 +149,13 @@ class NLULabTab:
         with gr.Accordion("Train a model", open=False):
             with gr.Row():
                 self.train_model = gr.Dropdown(registry_names(), value=registry_names()[0], label="Model")
-                self.train_data = gr.Dropdown(
-                    ["hwu64", "clinc150", "snips", "atis", "banking77"], value="hwu64", label="Dataset"
-                )
+                self.train_data = gr.Dropdown(list(DATASETS), value="hwu64", label="Dataset")
                 self.train_per_intent = gr.Number(
-                    None, label="At most N examples per intent (blank = all)", precision=0, minimum=1
+                    None,
+                    label="At most N examples per intent (blank = all)",
+                    precision=0,
+                    minimum=1,
+                    maximum=MAX_PER_INTENT,
                 )
             self.train_button = gr.Button("Train", elem_id="lab-train")
             self.train_result = gr.Markdown(elem_id="lab-train-result")
@@ -214,8 +220,18 @@ class NLULabTab:
         self, model: str, data: str, per_intent: float | None, progress: gr.Progress = gr.Progress()
     ) -> tuple[str, Any]:
         """Train in a worker thread; the page shows which phase it is in and for how long."""
-        if not model:
-            raise gr.Error("Pick a model to train.")
+        if not model or model not in registry_names():
+            raise gr.Error(f"Pick a model to train: one of {', '.join(registry_names())}.")
+        if data and data not in DATASETS:
+            raise gr.Error(f"Pick a dataset: one of {', '.join(DATASETS)}.")
+        if per_intent is not None and not (
+            isinstance(per_intent, int | float)
+            and math.isfinite(per_intent)
+            and 1 <= per_intent <= MAX_PER_INTENT
+        ):
+            raise gr.Error(
+                f"Examples per intent must be a whole number from 1 to {MAX_PER_INTENT:,} (or blank)."
+            )
         job = _TrainingJob(self.settings, model, data or "hwu64", int(per_intent) if per_intent else None)
         job.start()
         while job.is_alive():

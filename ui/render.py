@@ -7,6 +7,7 @@ of user or model text that lands in HTML goes through `html.escape` first.
 from __future__ import annotations
 
 import html
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -112,9 +113,23 @@ def intent_line(
     return '<span class="turn-meta">' + " · ".join(parts) + "</span>"
 
 
+_MARKDOWN_LINKS = re.compile(r"([\\\[\]()!])")
+
+
+def as_plain_text(text: str) -> str:
+    """Words shown in the chat (which renders markdown and HTML) exactly as written: HTML escaped and
+    link/image syntax disarmed, so a reply that echoes `<div style=...>` or `![x](http://host/...)` shows
+    those characters instead of covering the page or making the browser fetch another host."""
+    return _MARKDOWN_LINKS.sub(r"\\\1", html.escape(text, quote=False))
+
+
+def assistant_message(text: str) -> dict[str, str]:
+    return {"role": "assistant", "content": as_plain_text(text)}
+
+
 def user_message(text: str, meta: str | None = None, voice: bool = False) -> dict[str, str]:
     """A user chat message; the meta line (intent, transcript) goes under the words."""
-    content = ("🎤 " if voice else "") + html.escape(text)
+    content = ("🎤 " if voice else "") + as_plain_text(text)
     if meta:
         content += "\n\n" + meta
     return {"role": "user", "content": content}

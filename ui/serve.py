@@ -2,12 +2,15 @@
 
 Security rules: localhost needs no login; any other interface, or a public share link, requires the
 username and password from settings (auth.username / auth.password) unless the operator explicitly
-passes --insecure-no-auth (or sets auth.disable). Configured credentials are always enforced.
+passes --insecure-no-auth (or sets auth.disable); an exposed server's password must be long (a strong
+one is generated and suggested). Configured credentials are always enforced; failed sign-ins are
+throttled per client and per account (`ui.guard`).
 """
 
 from __future__ import annotations
 
 import os
+import secrets
 import socket
 from dataclasses import dataclass
 from typing import Annotated
@@ -52,6 +55,12 @@ def plan(settings: Settings, host: str, port: int, share: bool, insecure_no_auth
         warnings.append(
             f"Serving on {where} WITHOUT a login: anyone who can reach it can use the assistant "
             "and read and erase stored conversations."
+        )
+    if exposed and password is not None and len(password) < settings.auth.min_password_chars:
+        raise ServeError(
+            f"The password is too short to expose the server ({len(password)} characters; at least "
+            f"{settings.auth.min_password_chars}, setting auth.min_password_chars). Here is a strong one, "
+            f"generated just now: {secrets.token_urlsafe(18)}"
         )
     if share:
         warnings.append("A share link needs internet access; offline it will fail to open.")

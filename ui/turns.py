@@ -23,7 +23,7 @@ from assistant.events import (
     TranscriptEvent,
     TurnDoneEvent,
 )
-from ui.render import StageSpan, intent_line, spans_from_arrivals, user_message
+from ui.render import StageSpan, assistant_message, intent_line, spans_from_arrivals, user_message
 
 LISTENING = "🎤 …"
 
@@ -80,7 +80,7 @@ class TurnView:
             return True
         if isinstance(event, TextEvent):
             self.reply += event.text
-            self.messages[-1] = {"role": "assistant", "content": self.reply}
+            self.messages[-1] = assistant_message(self.reply)
             return True
         if isinstance(event, AudioEvent):
             chunk = event.chunk
@@ -102,13 +102,13 @@ class TurnView:
             self.error = event.message
             if self.voice and self.messages[-2]["content"] == LISTENING:
                 self.messages[-2] = user_message("(voice message)", voice=True)
-            self.messages[-1] = {"role": "assistant", "content": f"⚠️ {event.message}"}
+            self.messages[-1] = assistant_message(f"⚠️ {event.message}")
             return True
         if isinstance(event, TurnDoneEvent):
             self.done = event
             if not self.reply and event.reply:
                 self.reply = event.reply
-                self.messages[-1] = {"role": "assistant", "content": self.reply}
+                self.messages[-1] = assistant_message(self.reply)
             return True
         return False
 

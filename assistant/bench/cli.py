@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from assistant.bench.abuse import ATTACKS
 from assistant.bench.e2e import DEFAULT_VARIANTS as E2E_DEFAULT_VARIANTS
 from assistant.bench.e2e import VARIANTS as E2E_VARIANTS
 
@@ -209,7 +210,7 @@ def bench_e2e(
             audio = synthesise_requests(settings.cache_dir)
     except (BenchError, OSError) as exc:
         fail(str(exc))
-    requests = [r for r in REQUESTS if r.id in audio]
+    requests = [r for r in REQUESTS if r.id in audio] + list(bench.PAUSED_REQUESTS)
     report: dict = {"machine": machine_info(), "requests": [vars(r) for r in requests], "runs": []}
     report["machine"]["versions"] = bench.versions()
     with progress_bar() as progress:
@@ -319,6 +320,86 @@ def bench_load(
     _write_report(report, out)
 
 
+@app.command("abuse")
+def bench_abuse(
+    ctx: typer.Context,
+    users: Annotated[int, typer.Option(min=1, help="Normal users typing turns meanwhile.")] = 4,
+    seconds: Annotated[float, typer.Option(min=5, max=600, help="How long each run lasts.")] = 20.0,
+    attack: Annotated[
+        list[str] | None, typer.Option(help="Attacks to run (default all): " + ", ".join(ATTACKS))
+    ] = None,
+    out: Annotated[Path, typer.Option(help="JSON report path.")] = Path("reports/bench_abuse.json"),
+) -> None:
+    """Issue-18 attacks on a served web app while normal users talk: their p95 and the server's peak RSS."""
+    import contextlib
+    import os
+    import tempfile
+
+    from rich.table import Table
+
+    from assistant.bench import abuse
+    from assistant.bench import load as bench
+    from assistant.bench.asr import machine_info
+    from assistant.bench.webclient import WebClientError
+    from assistant.cli_state import settings_from
+    from assistant.console import console, fail, status
+
+    settings = settings_from(ctx)
+    names = attack or list(abuse.ATTACKS)
+    unknown = [n for n in names if n not in abuse.ATTACKS]
+    if unknown:
+        fail(f"Unknown attack(s) {', '.join(unknown)}; pick from {', '.join(abuse.ATTACKS)}.")
+    report: dict = {"machine": machine_info(), "users": users, "seconds": seconds, "runs": []}
+    try:
+        with contextlib.ExitStack() as stack:
+            server = bench.LocalServer(settings)
+            stack.callback(server.cleanup)
+            with status("Starting the web app on 127.0.0.1…"):
+                stack.enter_context(server)
+            assert server.process is not None
+            scratch = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-abuse-")))
+            target = abuse.Target(server.url, server.process.pid, scratch, settings.cache_dir)
+            with status(f"Quiet: {users} users for {seconds:g} s…"):
+                quiet = abuse.measure(target, users, seconds, None)
+            report["runs"].append({"attack": "none (quiet)", **quiet})
+            for name in names:
+                with status(f"Preparing {name}…"):
+                    run_attack = abuse.run_attack(name, target, seconds, settings)
+                with status(f"{name}: {users} users for {seconds:g} s beside it…"):
+                    run = abuse.measure(target, users, seconds, run_attack)
+                report["runs"].append({"attack": name, **run})
+    except (bench.LoadError, WebClientError) as exc:
+        fail(str(exc))
+    report["machine"]["load_average_end"] = [round(x, 2) for x in os.getloadavg()]
+    quiet_p95 = report["runs"][0]["latency_p95_ms"] or 0.0
+    table = Table(
+        title=f"Abuse ({report['machine']['cpus_usable']} CPUs, {users} users, {seconds:g} s per run)"
+    )
+    for column in (
+        "attack",
+        "turns ok",
+        "errors",
+        "p50 ms",
+        "p95 ms",
+        "p95 / quiet",
+        "peak RSS MB",
+        "attacker got",
+    ):
+        table.add_column(column, justify="left" if column in ("attack", "attacker got") else "right")
+    for run in report["runs"]:
+        p95 = run["latency_p95_ms"]
+        run["p95_vs_quiet"] = round(p95 / quiet_p95, 2) if p95 and quiet_p95 else None
+        got = ", ".join(f"{n}× {k}" for k, n in run["attack_outcomes"].items()) or "-"
+        table.add_row(
+            run["attack"], str(run["ok"]), str(run["errors"]),
+            *(f"{run[k]:.0f}" if run[k] is not None else "-" for k in ("latency_p50_ms", "latency_p95_ms")),
+            f"{run['p95_vs_quiet']:.2f}" if run["p95_vs_quiet"] else "-", f"{run['peak_rss_mb']:.0f}", got,
+        )  # fmt: skip
+    console.print(table)
+    console.print("Targets (issue 18): p95 within 2× of quiet, peak RSS under 1536 MB during every attack.")
+    _write_report(report, out)
+
+
 @app.command("natural")
 def bench_natural(
     ctx: typer.Context,
@@ -385,3 +466,46 @@ def bench_routing(
         return
     bench.print_report(name, results, kept, show)
     _write_report(bench.report(name, results, kept), out)
+
+
+@app.command("wake")
+def bench_wake(
+    ctx: typer.Context,
+    out: Annotated[Path, typer.Option(help="JSON report path.")] = Path("reports/bench_wake.json"),
+    data: Annotated[
+        Path | None, typer.Option(help="Speech data folder (default ../shared/data/speech).")
+    ] = None,
+    minutes: Annotated[
+        float,
+        typer.Option(min=1, max=600, help="Real speech without the word for false wakes (60 = the hour)."),
+    ] = 15.0,
+    models: Annotated[
+        str, typer.Option(help="Comma-separated shipped models.")
+    ] = "alexa,hey_jarvis,hey_mycroft,okay_nabu",
+    natural_takes: Annotated[
+        int, typer.Option(min=0, max=10, help="Piper takes with its natural noise per rate and phrase.")
+    ] = 2,
+    espeak: Annotated[bool, typer.Option(help="Also the espeak-ng voices, where it is installed.")] = True,
+) -> None:
+    """Wake word: detection by voice and noise level, false wakes per hour of real speech, idle CPU."""
+    import os
+
+    from assistant.bench import wake as bench
+    from assistant.bench.asr import data_dir, machine_info
+    from assistant.console import err_console, fail
+    from assistant.offline import ModelNotAvailableError
+
+    names = tuple(n.strip() for n in models.split(",") if n.strip())
+    unknown = [n for n in names if n not in bench.MODELS]
+    if unknown or not names:
+        fail(f"Unknown model(s) {', '.join(unknown) or '(none given)'}; known: {', '.join(bench.MODELS)}.")
+    folder = data or data_dir()
+    options = bench.Options(models=names, minutes=minutes, natural_takes=natural_takes, espeak=espeak)
+    report: dict = {"machine": machine_info()}
+    try:
+        report.update(bench.run(folder, options, lambda step: err_console.print(f"[dim]{step}[/]")))
+    except (bench.WakeBenchError, ModelNotAvailableError) as exc:
+        fail(str(exc))
+    report["machine"]["load_average_end"] = [round(x, 2) for x in os.getloadavg()]
+    bench.print_report(report)
+    _write_report(report, out)

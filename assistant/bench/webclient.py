@@ -9,12 +9,15 @@ each simulated tab knows which database user its acknowledged turns belong to.
 
 from __future__ import annotations
 
+import html
 import json
+import re
 import secrets
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
+_MARKDOWN_ESCAPE = re.compile(r"\\([\\\[\]()!])")  # ui/render.as_plain_text's escapes
 GUEST_PREFIX = "guest-"  # ui/session.py names a tab's user GUEST_PREFIX + session_hash[:16]
 
 
@@ -37,6 +40,7 @@ class WebReply:
     status: str  # the status line under the chat
     messages: tuple[str, ...] = ()  # warnings / info toasts and errors the page would show
     seconds: float = 0.0
+    markup: str = ""  # the reply as sent to the page (escaped HTML/markdown), before the chat renders it
 
 
 @dataclass
@@ -55,21 +59,38 @@ class WebTab:
     def send(self, text: str, client: Any) -> WebReply:
         """Type `text`, press Send, wait for the finished turn."""
         start = time.perf_counter()
+        message, toasts = self.run(
+            self.endpoint.fn_index, self.endpoint.trigger_id, [text, None, *self.endpoint.defaults], client
+        )
+        return _reply(message, toasts, time.perf_counter() - start)
+
+    def run(
+        self, fn_index: int, trigger_id: int | None, data: list[Any], client: Any
+    ) -> tuple[dict[str, Any], list[str]]:
+        """Trigger any event of the page with `data` as its inputs (None for state) and wait for it:
+        (the completed message, with a streaming handler's earlier outputs under "generated"; the toasts
+        shown meanwhile)."""
         payload = {
-            "data": [text, None, *self.endpoint.defaults],
+            "data": data,
             "event_data": None,
-            "fn_index": self.endpoint.fn_index,
-            "trigger_id": self.endpoint.trigger_id,
+            "fn_index": fn_index,
+            "trigger_id": trigger_id,
             "session_hash": self.session_hash,
         }
         try:
-            joined = client.post(f"{self.base_url}/gradio_api/queue/join", json=payload, timeout=30)
+            joined = client.post(  # JSON with \\u escapes, as a browser sends it (lone surrogates too)
+                f"{self.base_url}/gradio_api/queue/join",
+                content=json.dumps(payload),
+                headers={"content-type": "application/json"},
+                timeout=30,
+            )
         except Exception as exc:
             raise WebClientError(f"cannot reach {self.base_url}: {exc}") from exc
         if joined.status_code != 200:
             raise WebClientError(f"queue/join answered {joined.status_code}: {joined.text[:200]}")
         event_id = joined.json().get("event_id")
         toasts: list[str] = []
+        generated: list[dict[str, Any]] = []  # a streaming handler's intermediate outputs, in order
         try:
             with client.stream(
                 "GET",
@@ -88,13 +109,15 @@ class WebTab:
                         toasts.append(str(message["log"]))
                     elif kind == "unexpected_error":
                         raise WebClientError(str(message.get("message", "unexpected error")))
+                    elif kind == "process_generating":
+                        generated.append(message.get("output") or {})
                     elif kind == "process_completed":
-                        return _reply(message, toasts, time.perf_counter() - start)
+                        return message | {"generated": generated}, toasts
         except WebClientError:
             raise
         except Exception as exc:
-            raise WebClientError(f"the turn's event stream broke: {exc}") from exc
-        raise WebClientError("the event stream ended before the turn completed")
+            raise WebClientError(f"the event's stream broke: {exc}") from exc
+        raise WebClientError("the event stream ended before the event completed")
 
 
 def _reply(message: dict[str, Any], toasts: list[str], seconds: float) -> WebReply:
@@ -104,18 +127,19 @@ def _reply(message: dict[str, Any], toasts: list[str], seconds: float) -> WebRep
         return WebReply(False, "", "", (*toasts, str(error)), seconds)
     data = output.get("data") or []
     chat = data[1] if len(data) > 1 and isinstance(data[1], list) else []
-    reply = ""
+    reply = markup = ""
     for item in reversed(chat):
         if isinstance(item, dict) and item.get("role") == "assistant":
-            reply = _content_text(item.get("content"))
+            reply, markup = _content_text(item.get("content")), str(item.get("content"))
             break
     status = data[5] if len(data) > 5 and isinstance(data[5], str) else ""
-    return WebReply(True, reply, status, tuple(toasts), seconds)
+    return WebReply(True, reply, status, tuple(toasts), seconds, markup)
 
 
 def _content_text(content: Any) -> str:
+    """The text a reader sees: the chat's HTML escapes and markdown backslash escapes undone."""
     if isinstance(content, str):
-        return content
+        return html.unescape(_MARKDOWN_ESCAPE.sub(r"\1", content))
     if isinstance(content, list):
         return " ".join(_content_text(part) for part in content)
     if isinstance(content, dict):
@@ -123,21 +147,29 @@ def _content_text(content: Any) -> str:
     return ""
 
 
-def find_turn_endpoint(base_url: str, client: Any) -> TurnEndpoint:
-    """The event that the Send button (elem_id "send") triggers, with the page's default picker values."""
+def find_event(base_url: str, client: Any, elem_id: str, event: str, by_input: bool = False) -> TurnEndpoint:
+    """The event `event` ("click", "stop_recording", "tick", ...) of the component with `elem_id`, or
+    (`by_input`) the event that takes that component as an input (a timer's tick has no elem_id)."""
     try:
         config = client.get(f"{base_url}/config", timeout=30).json()
     except Exception as exc:
         raise WebClientError(f"cannot read {base_url}/config: {exc}") from exc
     components = {c["id"]: c for c in config.get("components", [])}
-    send = [cid for cid, c in components.items() if c.get("props", {}).get("elem_id") == "send"]
+    targets = {cid for cid, c in components.items() if c.get("props", {}).get("elem_id") == elem_id}
     for dep in config.get("dependencies", []):
-        for target_id, event in dep.get("targets", []):
-            if target_id in send and event == "click":
+        for target_id, name in dep.get("targets", []):
+            matched = bool(targets & set(dep["inputs"])) if by_input else target_id in targets
+            if matched and name == event:
                 inputs = [components[i] for i in dep["inputs"]]
-                defaults = tuple(c.get("props", {}).get("value") for c in inputs[2:])
+                defaults = tuple(c.get("props", {}).get("value") for c in inputs)
                 return TurnEndpoint(dep["id"], target_id, len(inputs), defaults)
-    raise WebClientError(f"{base_url} has no Send button (elem_id 'send'); is it the assistant's web app?")
+    raise WebClientError(f"{base_url} has no {event!r} event on {elem_id!r}; is it the assistant's web app?")
+
+
+def find_turn_endpoint(base_url: str, client: Any) -> TurnEndpoint:
+    """The event that the Send button (elem_id "send") triggers, with the page's default picker values."""
+    event = find_event(base_url, client, "send", "click")
+    return TurnEndpoint(event.fn_index, event.trigger_id, event.n_inputs, event.defaults[2:])
 
 
 def wait_until_up(base_url: str, timeout_s: float, process: Any = None) -> None:

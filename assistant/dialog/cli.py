@@ -70,6 +70,9 @@ def chat(
         elif command == "/nlu":
             if arg:
                 nlu_name = arg.strip()
+                pipeline.runtime.trust_nlu_folder(
+                    nlu_name
+                )  # the operator at the terminal may name any folder
                 console.print(f"NLU model: [bold]{nlu_name}[/] from the next message.")
             else:
                 console.print("NLU models: " + ", ".join(pipeline.runtime.nlu_names()))

@@ -145,12 +145,22 @@ def talk(
     end_silence_ms: Annotated[
         int | None, typer.Option(help="Silence that ends an utterance (default: audio.end_silence_ms).")
     ] = None,
+    wake: Annotated[
+        bool | None,
+        typer.Option("--wake/--no-wake", help="Wait for the wake word (default: wake.enabled)."),
+    ] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="One JSON object per event on stdout (wake, heard, the turn's).")
+    ] = False,
 ) -> None:
-    """Hands-free: listen, answer, play, listen again. Say "stop" to cut a reply short; Ctrl+C to quit."""
+    """Hands-free: say the wake word ("Alexa") and a request, hear the reply, follow up within a few seconds
+    without the wake word. Say "stop" to cut a reply short; Ctrl+C to quit."""
     import threading
 
     from assistant.audio import AudioError, load_audio, write_wav
+    from assistant.offline import ModelNotAvailableError
     from assistant.speech.talk import (
+        TALK_STYLE,
         SoundDevicePlayer,
         SoundDeviceUnavailable,
         TalkEvent,
@@ -158,18 +168,27 @@ def talk(
         TimelinePlayer,
         check_input_device,
         check_output_device,
+        earcon,
         run_on_microphone,
         run_on_recording,
+        talk_event_record,
     )
+    from assistant.speech.wake import wake_gate
+    from nlu.plugins import UnknownBackendError
 
     settings = settings_from(
         ctx,
         {
             "asr": {"backend": asr_backend},
             "tts": {"backend": tts_backend},
+            "wake": {"enabled": wake},
             **({"audio": {"end_silence_ms": end_silence_ms}} if end_silence_ms else {}),
         },
     )
+    try:  # before the big models load, so a wrong wake-word model is reported at once
+        gate = wake_gate(settings.wake)
+    except (ModelNotAvailableError, UnknownBackendError) as exc:
+        fail(str(exc))
     audio = None
     if input_file is not None:
         try:
@@ -187,31 +206,21 @@ def talk(
     synth = _load_synthesizer(settings)
 
     def show(event: TalkEvent) -> None:
-        style = {
-            "heard": "bold cyan",
-            "reply": "green",
-            "stopped": "yellow",
-            "ignored": "dim",
-            "error": "red",
-        }
-        label = {
-            "heard": "you",
-            "reply": "assistant",
-            "stopped": "stop",
-            "ignored": "(ignored)",
-            "error": "!",
-        }
-        console.print(
-            f"[{style[event.kind]}]{event.at:7.2f}s {label[event.kind]}:[/] {event.text}", highlight=False
-        )
+        if as_json:
+            if event.kind != "reply":  # the turn's own text and audio events carry the reply
+                print(json.dumps(talk_event_record(event), ensure_ascii=False), flush=True)
+            return
+        style, label = TALK_STYLE[event.kind]
+        console.print(f"[{style}]{event.at:7.2f}s {label}:[/] {event.text}", highlight=False)
 
     player = TimelinePlayer() if output is not None else SoundDevicePlayer()
     live_player = player if output is None else None
-    respond, pipeline = _responder(settings, synth, live_player)
+    respond, pipeline = _responder(settings, synth, live_player, as_json)
     from assistant.listening import Listening
 
     listener = Listening(pipeline.runtime).endpointer()
-    session = TalkSession(recognizer, respond, player, listener, on_event=show)
+    chime = earcon(synth.sample_rate) if gate is not None and settings.wake.earcon else None
+    session = TalkSession(recognizer, respond, player, listener, on_event=show, gate=gate, chime=chime)
 
     if audio is not None:
         run_on_recording(session, audio)
@@ -219,7 +228,8 @@ def talk(
             player.wait()
     else:
         stop = threading.Event()
-        err_console.print("[bold]Listening[/] (Ctrl+C to quit)…")
+        waiting = f"say {gate.detector.phrase!r}, then your request; " if gate is not None else ""
+        err_console.print(f"[bold]Listening[/] ({waiting}Ctrl+C to quit)…")
         try:
             run_on_microphone(session, stop)
         except SoundDeviceUnavailable as exc:
@@ -235,14 +245,23 @@ def talk(
         )
 
 
-def _responder(settings, synth, player=None):  # type: ignore[no-untyped-def]
+def _responder(settings, synth, player=None, as_json: bool = False):  # type: ignore[no-untyped-def]
     """Answer through the whole assistant: NLU, skills or generator, then the reply's audio;
     returns (respond, the pipeline).
 
-    With a live speaker (`player`), timers and reminders that fire are spoken too.
+    With a live speaker (`player`), timers and reminders that fire are spoken too. With `as_json` every
+    event of the turn is printed as one JSON object (audio as its duration, see `event_to_dict`).
     """
     from assistant.cli_state import login_name
-    from assistant.events import AudioEvent, ErrorEvent, NoticeEvent, TextEvent, TurnDoneEvent, TurnRequest
+    from assistant.events import (
+        AudioEvent,
+        ErrorEvent,
+        NoticeEvent,
+        TextEvent,
+        TurnDoneEvent,
+        TurnRequest,
+        event_to_dict,
+    )
     from assistant.pipeline import Pipeline
 
     pipeline = Pipeline(settings)
@@ -263,14 +282,17 @@ def _responder(settings, synth, player=None):  # type: ignore[no-untyped-def]
         request = TurnRequest(user=user, text=text, conversation_id=conversation["id"], speak=True)
         reply: list[str] = []
         for event in pipeline.run(request):
+            if as_json:
+                print(json.dumps(event_to_dict(event), ensure_ascii=False, default=str), flush=True)
             if isinstance(event, AudioEvent):
                 yield event.chunk
             elif isinstance(event, TextEvent):
                 reply.append(event.text)
-            elif isinstance(event, NoticeEvent):
+            elif isinstance(event, NoticeEvent) and not as_json:
                 err_console.print(f"[yellow]{event.message}[/]")
             elif isinstance(event, ErrorEvent):
-                err_console.print(f"[red]{event.message}[/]")
+                if not as_json:
+                    err_console.print(f"[red]{event.message}[/]")
                 yield from synth.stream(event.message)
             elif isinstance(event, TurnDoneEvent):
                 conversation["id"] = event.conversation_id

@@ -1,4 +1,5 @@
-"""The hands-free loop: listen, end-point with VAD, transcribe, answer, play, listen again.
+"""The hands-free loop: (wait for the wake word,) listen, end-point with VAD, transcribe, answer, play, listen
+again.
 
 The loop is driven by audio chunks and a clock, so the same `TalkSession` runs on a live microphone
 (`SoundDevicePlayer`, wall-clock time) and on a recording (`TimelinePlayer`, the recording's own time,
@@ -10,6 +11,13 @@ starts recognition at the speaker's first pause and can end a whole request earl
 While a reply plays the microphone stays open, but without echo cancellation the assistant would hear
 itself, so during playback only a stop command ("stop", "cancel", "be quiet"...) is acted on: it cuts the
 reply off. Everything else heard while speaking is reported and ignored.
+
+With a `WakeGate` (settings.wake.enabled, the default for `assistant talk`) the session sleeps until the
+wake word: only the wake-word model hears the audio, so idle listening costs well under 1% of a core. The
+word opens the gate (a short earcon plays) and the request that follows is taken, whether said in the same
+breath ("Alexa, set a timer for five minutes") or after a pause of up to `wake.request_s`; after a reply the
+gate stays open for `wake.follow_up_s` so a follow-up needs no wake word (continued conversation). Without
+a gate every utterance is a request, as before.
 """
 
 from __future__ import annotations
@@ -29,6 +37,7 @@ from assistant.speech.ahead import HeardAhead, use_or_transcribe
 from assistant.speech.endpoint import Endpointer, Heard
 from assistant.speech.types import SAMPLE_RATE, AudioChunk, Recognizer, Synthesizer, Transcript
 from assistant.speech.vad import EndOfSpeechDetector
+from assistant.speech.wake import WakeEvent, WakeGate, strip_wake_phrase
 
 Responder = Callable[[str], Iterator[AudioChunk]]
 
@@ -54,12 +63,49 @@ def echo_responder(synth: Synthesizer) -> Responder:
     return respond
 
 
+def earcon(sample_rate: int = 22_050, seconds: float = 0.16) -> AudioChunk:
+    """The chime played when the wake word is heard: two soft rising tones (E5, A5), faded in and out."""
+    half = int(seconds / 2 * sample_rate)
+    t = np.arange(half) / sample_rate
+    fade = np.minimum(1.0, np.minimum(t, t[::-1]) / 0.01)
+    tones = [0.25 * fade * np.sin(2 * np.pi * hz * t) for hz in (659.25, 880.0)]
+    return AudioChunk(np.concatenate(tones).astype(np.float32), sample_rate, "", 0, True)
+
+
+TalkKind = Literal["wake", "heard", "reply", "stopped", "ignored", "error", "sleep"]
+# how `assistant talk` shows each kind on the console: (rich style, label)
+TALK_STYLE: dict[str, tuple[str, str]] = {
+    "wake": ("bold magenta", "wake"),
+    "heard": ("bold cyan", "you"),
+    "reply": ("green", "assistant"),
+    "stopped": ("yellow", "stop"),
+    "ignored": ("dim", "(ignored)"),
+    "error": ("red", "!"),
+    "sleep": ("dim", "(asleep)"),
+}
+
+
 @dataclass(frozen=True)
 class TalkEvent:
-    kind: Literal["heard", "reply", "stopped", "ignored", "error"]
+    kind: TalkKind
     text: str
     at: float  # seconds since the session started
     transcript: Transcript | None = None
+    wake: WakeEvent | None = None  # kind "wake": the model, its score, and when (session seconds)
+
+
+def talk_event_record(event: TalkEvent) -> dict:
+    """One JSON object for `assistant talk --json`: the wake word as the pipeline's `wake` event
+    (`assistant.events.WakeWordEvent`), the others as kind, text and time."""
+    if event.wake is not None:
+        from assistant.events import WakeWordEvent, event_to_dict
+
+        wake = event.wake
+        return {**event_to_dict(WakeWordEvent(wake.name, wake.score, wake.at_s)), "at": event.at}
+    record: dict = {"kind": event.kind, "text": event.text, "at": event.at}
+    if event.transcript is not None:
+        record["confidence"] = round(event.transcript.confidence, 4)
+    return record
 
 
 class Player(Protocol):
@@ -78,23 +124,56 @@ class TalkSession:
         player: Player,
         listener: Endpointer | None = None,
         on_event: Callable[[TalkEvent], None] = lambda event: None,
+        gate: WakeGate | None = None,
+        chime: AudioChunk | None = None,
     ) -> None:
         """`listener` is usually `Listening.endpointer()` (hears ahead, ends whole requests early); without
-        one, a plain detector with hearing ahead through `recognizer`."""
+        one, a plain detector with hearing ahead through `recognizer`. `gate` (`Listening.wake_gate()`)
+        makes the session wait for the wake word; `chime` (see `earcon`) plays when it is heard."""
         self.recognizer = recognizer
         self.respond = respond
         self.player = player
         self.listener = listener or Endpointer(EndOfSpeechDetector(), self.hear_ahead)
         self.on_event = on_event
+        self.gate = gate
+        self.chime = chime
         self.events: list[TalkEvent] = []
+        self._reply_started = False  # a reply was played and its end has not been seen yet
+        self._chiming = False  # what plays now (if anything) is the chime, not a reply
 
     def hear_ahead(self, audio: np.ndarray) -> HeardAhead[Transcript]:
         """Recognition started at a pause, used if the speaker does not go on (the listener calls it)."""
         return HeardAhead(audio, self.recognizer.transcribe)
 
+    def replying(self, now: float) -> bool:
+        """A reply (not the chime) is playing: its echo must not be taken for the user."""
+        return self.player.playing(now) and not self._chiming
+
     def feed(self, chunk: np.ndarray, now: float) -> None:
+        if self.gate is not None:
+            passed = self._through_gate(self.gate, chunk, now)
+            if passed is None:
+                return
+            chunk = passed
         for heard in self.listener.feed(chunk):
             self.handle(heard, now)
+
+    def _through_gate(self, gate: WakeGate, chunk: np.ndarray, now: float) -> np.ndarray | None:
+        """Asleep: only the wake word is listened for. Awake: the audio goes on to the listener."""
+        if self._reply_started and not self.player.playing(now):
+            self._reply_started = False
+            gate.keep_open(now)  # continued conversation: a follow-up needs no wake word
+        if gate.close_if_idle(now, busy=self.listener.in_speech or self._reply_started):
+            self.listener.reset()
+            self._emit("sleep", f"say {gate.detector.phrase!r} to wake me", now)
+        wake, audio = gate.feed(chunk, now)
+        if wake is not None:
+            self.listener.reset()
+            self._emit("wake", gate.detector.phrase, now, wake=wake)
+            if self.chime is not None:
+                self._chiming = True
+                self.player.play(iter([self.chime]), now)
+        return audio
 
     def finish(self, now: float) -> None:
         tail = self.listener.flush()
@@ -111,6 +190,13 @@ class TalkSession:
             self._emit("error", str(exc), now)
             return
         text = transcript.text.strip()
+        if self.gate is not None:
+            said = text
+            text = strip_wake_phrase(text, self.gate.detector.phrase)  # heard again, or from the lookback
+            if not re.search(r"\w", text):  # the name alone, or its tail ("xa" heard as "."): no request yet
+                if said != text:
+                    self.gate.await_request(now)
+                return
         if not text:
             return
         speaking = self.player.playing(now)
@@ -123,6 +209,7 @@ class TalkSession:
             self._emit("ignored", text, now, transcript)
             return
         self._emit("heard", text, now, transcript)
+        self._chiming, self._reply_started = False, True
         self.player.play(self._announce(self.respond(text), now), now)
 
     def _announce(self, chunks: Iterator[AudioChunk], now: float) -> Iterator[AudioChunk]:
@@ -130,8 +217,15 @@ class TalkSession:
             self._emit("reply", chunk.text, now)
             yield chunk
 
-    def _emit(self, kind, text: str, now: float, transcript: Transcript | None = None) -> None:
-        event = TalkEvent(kind, text, round(now, 3), transcript)
+    def _emit(
+        self,
+        kind: TalkKind,
+        text: str,
+        now: float,
+        transcript: Transcript | None = None,
+        wake: WakeEvent | None = None,
+    ) -> None:
+        event = TalkEvent(kind, text, round(now, 3), transcript, wake)
         self.events.append(event)
         self.on_event(event)
 
@@ -306,12 +400,13 @@ def microphone_chunks(stop: threading.Event, block: int = 512) -> Iterator[np.nd
 
 
 def run_on_microphone(session: TalkSession, stop: threading.Event) -> None:
-    """Listen until `stop` is set (Ctrl+C in the CLI). After a reply ends, stale audio (echo) is dropped."""
+    """Listen until `stop` is set (Ctrl+C in the CLI). After a reply ends, stale audio (echo) is dropped;
+    after the wake word's chime it is not (the request is being said)."""
     started = time.monotonic()
     was_playing = False
     for chunk in microphone_chunks(stop):
         now = time.monotonic() - started
-        playing = session.player.playing(now)
+        playing = session.replying(now)
         if was_playing and not playing:
             session.listener.reset()
         was_playing = playing

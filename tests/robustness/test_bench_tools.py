@@ -213,3 +213,26 @@ def test_bench_e2e_command_runs_and_writes_its_report(requests_audio, tmp_path: 
     (run,) = report["runs"]
     assert "error" not in run, run
     assert len(report["requests"]) >= 7
+
+
+def test_abuse_bench_samples_peak_memory_and_knows_its_attacks(tmp_path) -> None:
+    import os
+    import time as _time
+
+    import psutil
+
+    from assistant.bench import abuse
+
+    sampler = abuse.PeakMemory(os.getpid(), every_s=0.01)
+    sampler.start()
+    block = bytearray(64 * 1024 * 1024)  # 64 MB, touched, while sampled
+    block[::4096] = b"x" * len(block[::4096])
+    _time.sleep(0.1)
+    peak = sampler.stop()
+    del block
+    assert peak * 1024 * 1024 >= psutil.Process(os.getpid()).memory_info().rss * 0.5
+    assert peak > 64
+    target = abuse.Target("http://127.0.0.1:1", os.getpid(), tmp_path, tmp_path)
+    with pytest.raises(ValueError, match="Unknown attack"):
+        abuse.run_attack("nope", target, 1.0, None)
+    assert set(abuse.ATTACKS) >= {"audio-bomb", "hands-free-flood", "huge-body"}

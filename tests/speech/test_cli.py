@@ -71,7 +71,7 @@ def test_talk_with_input_and_output_files(tmp_path, speak, monkeypatch):
     )
     source, reply = tmp_path / "in.flac", tmp_path / "out.wav"
     sf.write(source, recording, SAMPLE_RATE)
-    result = runner.invoke(app, ["talk", "--input", str(source), "--output", str(reply)])
+    result = runner.invoke(app, ["talk", "--input", str(source), "--output", str(reply), "--no-wake"])
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()
     you = [line.split("you:", 1)[1] for line in lines if " you:" in line]
@@ -113,3 +113,51 @@ def test_talk_session_stop_cuts_the_reply(recognizer, synth, speak):
     ((start, played),) = player._clips
     assert len(played) / player.sample_rate == pytest.approx(stopped_at - start, abs=0.01)
     assert len(played) / player.sample_rate < full_reply, "playback was interrupted"
+
+
+def _talk_has_json() -> bool:
+    import inspect
+
+    from assistant.speech.cli import talk
+
+    return "as_json" in inspect.signature(talk).parameters
+
+
+@pytest.mark.skipif(
+    not _talk_has_json(), reason="`talk --json/--wake` needs the issue-19 change to assistant/speech/cli.py"
+)
+def test_talk_json_shows_the_wake_word_then_the_turn(tmp_path, speak, monkeypatch):
+    """With the wake word on (the default) a request said before the name is not taken; "Alexa, what time
+    is it?" prints a `wake` event (model and score), then what was heard, then the turn's own events.
+    With --no-wake every utterance is a request, as before."""
+    from platformdirs import user_cache_dir
+
+    monkeypatch.setenv("ASSISTANT_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("ASSISTANT_CACHE_DIR", user_cache_dir("assistant"))  # the prepared NLU and generator
+    recording = np.concatenate([silence(0.5), speak("Turn on the kitchen lights."), silence(1.0),
+                                speak("Alexa, what time is it?"), silence(2.0)])  # fmt: skip
+    source = tmp_path / "in.flac"
+    sf.write(source, recording, SAMPLE_RATE)
+    reply = str(tmp_path / "out.wav")
+    result = runner.invoke(app, ["talk", "--input", str(source), "--output", reply, "--json"])
+    assert result.exit_code == 0, result.output
+    records = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
+    kinds = [r["kind"] for r in records]
+    assert kinds.count("wake") == 1 and kinds.count("heard") == 1 and kinds.count("done") == 1, kinds
+    wake = records[0]
+    assert wake["kind"] == "wake" and wake["name"] == "alexa" and wake["score"] > 0.9
+    said_at = 0.5 + len(speak("Turn on the kitchen lights.")) / SAMPLE_RATE + 1.0
+    assert said_at + 0.3 < wake["at_s"] < said_at + 1.5, (wake, said_at)  # "Alexa," lasts about 0.5 s
+    heard = records[kinds.index("heard")]
+    assert words(heard["text"]) == words("What time is it?")
+    assert kinds.index("wake") < kinds.index("heard") < kinds.index("intent") < kinds.index("done")
+    assert {"intent", "text", "audio", "timing"} <= set(kinds)
+    assert records[kinds.index("done")]["reply"].strip()
+
+    result = runner.invoke(app, ["talk", "--input", str(source), "--output", reply, "--no-wake", "--json"])
+    assert result.exit_code == 0, result.output
+    records = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
+    kinds = [r["kind"] for r in records]
+    assert "wake" not in kinds and words(records[kinds.index("heard")]["text"]) == words(
+        "Turn on the kitchen lights."
+    )

@@ -72,10 +72,21 @@ def test_exposed_server_without_credentials_is_refused(settings, host, share):
         plan(settings, host, 7860, share=share, insecure_no_auth=False)
 
 
+STRONG = "a long enough passphrase"
+
+
 def test_exposed_server_uses_configured_credentials(settings):
-    result = plan(with_auth(settings), "0.0.0.0", 7860, share=False, insecure_no_auth=False)
-    assert result.auth == ("me", "pw")
+    result = plan(with_auth(settings, password=STRONG), "0.0.0.0", 7860, share=False, insecure_no_auth=False)
+    assert result.auth == ("me", STRONG)
     assert not any("WITHOUT" in w for w in result.warnings)
+
+
+def test_exposed_server_refuses_a_short_password_and_suggests_one(settings):
+    with pytest.raises(ServeError, match="too short") as refused:
+        plan(with_auth(settings, password="p"), "0.0.0.0", 7860, share=False, insecure_no_auth=False)
+    suggested = str(refused.value).rsplit(": ", 1)[1]
+    assert len(suggested) >= settings.auth.min_password_chars
+    assert plan(with_auth(settings, password="p"), "127.0.0.1", 7860, False, False).auth == ("me", "p")
 
 
 def test_credentials_are_enforced_on_localhost_too(settings):
