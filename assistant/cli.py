@@ -44,11 +44,13 @@ def _wire() -> None:
     from importlib.metadata import entry_points
 
     from assistant import config_cli, models_cli
+    from assistant.accounts.cli import app as users_app
     from assistant.bench.cli import app as bench_app
     from assistant.dialog.cli import chat
     from assistant.memory.cli import app as db_app
     from assistant.nlu_cli import app as nlu_app
     from assistant.speech.cli import say, talk, transcribe
+    from assistant.wyoming.cli import wyoming
 
     for command in entry_points(group="assistant.commands"):  # `serve`, from ui/ (pyproject.toml)
         function = command.load()
@@ -57,9 +59,11 @@ def _wire() -> None:
     app.command(help="Hands-free voice loop on the microphone (or --input/--output files).")(talk)
     app.command(help="Transcribe audio files.")(transcribe)
     app.command(help="Speak text into a WAV file.")(say)
+    app.command(help="Serve the assistant to Home Assistant over Wyoming (localhost:10700).")(wyoming)
     app.add_typer(nlu_app, name="nlu", help="Train, run and compare intent models.")
     app.add_typer(bench_app, name="bench", help="Benchmarks: print a table and write JSON.")
     app.add_typer(db_app, name="db", help="Database migrations.")
+    app.add_typer(users_app, name="users", help="Accounts: sign-in names, passwords and API tokens.")
     app.add_typer(config_cli.app, name="config", help="Show the effective settings.")
     app.add_typer(models_cli.app, name="models", help="Prepare and convert the offline models.")
 

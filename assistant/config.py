@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from platformdirs import user_cache_dir, user_data_dir
-from pydantic import BaseModel, Field, SecretStr, model_validator
+from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     EnvSettingsSource,
@@ -40,6 +40,19 @@ class ASRSettings(BaseModel):
     fit_window: bool = Field(
         True,
         description="faster-whisper: encode a short clip in a window fitted to it, not Whisper's fixed 30 s",
+    )
+    min_window_s: int = Field(
+        8,
+        ge=4,
+        le=30,
+        description="faster-whisper: the shortest fitted window; longer hears real short commands better "
+        "(base: 16) at more encoder time",
+    )
+    prompt: str | None = Field(
+        None,
+        max_length=1000,
+        description="text the decoder reads as what came before (Whisper's initial prompt): a style and "
+        "vocabulary hint; None = none",
     )
 
 
@@ -74,6 +87,12 @@ class GeneratorSettings(BaseModel):
     top_p: float = Field(0.9, gt=0.0, le=1.0)
     repetition_penalty: float = Field(1.1, ge=1.0, le=2.0, description="1 = off; small models loop")
     history_turns: int = Field(6, ge=0, le=50)
+    recall: bool = Field(
+        True, description="bring the user's earlier turns (any conversation) into the prompt"
+    )
+    recall_turns: int = Field(3, ge=0, le=20, description="at most this many recalled earlier turns")
+    recall_tokens: int = Field(160, ge=0, le=4096, description="the recalled turns' prompt budget (tokens)")
+    recall_min_score: float = Field(0.25, ge=-1.0, le=1.0, description="cosine below this is not recalled")
     max_input_tokens: int = Field(1024, ge=64, le=131072, description="prompt cap, oldest turns cut")
     timeout_s: float = Field(60.0, gt=0.0, description="openai-compatible: seconds to wait for the server")
 
@@ -162,6 +181,11 @@ class AuthSettings(BaseModel):
         20, ge=1, description="failed sign-ins to one account, from any client, before it is paused"
     )
     lockout_s: float = Field(60.0, gt=0.0, description="the first pause after too many failed sign-ins")
+    api_token: SecretStr | None = Field(
+        None,
+        description="bearer token for the OpenAI-compatible API under /v1; None = auth.password. Required "
+        "whenever the server is reachable from other machines",
+    )
 
 
 class WebSettings(BaseModel):
@@ -184,6 +208,36 @@ class WebSettings(BaseModel):
         200_000, ge=1_000, description="characters of chat a tab keeps, newest first (all stay in History)"
     )
     upload_max_age_s: float = Field(3600.0, gt=0.0, description="uploaded files are deleted after this")
+    guest_tabs: bool = Field(
+        False,
+        description="without sign-in, each page load is its own throwaway user (demos, load tests); off = "
+        "on localhost every tab acts for `owner` (an exposed server without sign-in always uses guests)",
+    )
+
+
+class WyomingSettings(BaseModel):
+    """`assistant wyoming`: the assistant's speech, wake word and whole dialog for Home Assistant's Wyoming
+    integration. The protocol has no login, so it listens on localhost unless told otherwise."""
+
+    enabled: bool = Field(
+        False,
+        description="`assistant serve` also starts the Wyoming server (`assistant wyoming` always does)",
+    )
+    uri: str = Field(
+        "tcp://127.0.0.1:10700",
+        description="tcp://HOST:PORT or unix://PATH; a host other than localhost needs --insecure-no-auth "
+        "(or auth.disable): Wyoming has no login",
+    )
+    user: str | None = Field(
+        None, description="the memory's user for requests from Home Assistant; None = `owner`"
+    )
+    max_connections: int = Field(16, ge=1, le=1024, description="clients served at once; more are refused")
+    idle_timeout_s: float = Field(
+        120.0, gt=0.0, description="a connection that sends nothing for this long is closed"
+    )
+    max_text_chars: int = Field(
+        10_000, ge=1, description="longest text one request may ask to synthesize or handle"
+    )
 
 
 class Settings(BaseSettings):
@@ -204,6 +258,12 @@ class Settings(BaseSettings):
     port: int = Field(7860, ge=1, le=65535)
     share: bool = False
     timezone: str | None = Field(None, description="IANA zone for skills; None = the system's")
+    owner: str = Field(
+        default_factory=lambda: default_owner(),
+        min_length=1,
+        description="who the assistant acts for on this machine without sign-in: the web app, chat, talk "
+        "and the API share this user's memory (default: your login name)",
+    )
     asr: ASRSettings = ASRSettings()
     nlu: NLUSettings = NLUSettings()
     generator: GeneratorSettings = GeneratorSettings()
@@ -213,11 +273,20 @@ class Settings(BaseSettings):
     home_assistant: HomeAssistantSettings = HomeAssistantSettings()
     auth: AuthSettings = AuthSettings()
     web: WebSettings = WebSettings()
+    wyoming: WyomingSettings = WyomingSettings()
+
+    @field_validator("owner")
+    @classmethod
+    def _owner_named(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("owner must name someone (default: your login name)")
+        return value.strip()
 
     @model_validator(mode="after")
     def _derive_database_url(self) -> Settings:
         if not self.database_url:
             self.database_url = f"sqlite:///{self.data_dir.expanduser() / 'assistant.db'}"
+        self.wyoming.user = (self.wyoming.user or "").strip() or self.owner  # one owner through every door
         return self
 
     @classmethod
@@ -236,6 +305,16 @@ class Settings(BaseSettings):
         from assistant.device import pick_device
 
         return pick_device(self.device)
+
+
+def default_owner() -> str:
+    """The login name of whoever runs the assistant (the owner's user in the memory)."""
+    import getpass
+
+    try:
+        return getpass.getuser() or "me"
+    except Exception:  # no login name (some containers): still one stable owner
+        return "me"
 
 
 def config_file() -> Path | None:

@@ -12,6 +12,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from assistant.cancel import CancelToken
 from assistant.speech.ahead import HeardAhead
 from assistant.speech.types import AudioChunk, Transcript
 from nlu.types import Intent
@@ -37,6 +38,7 @@ class TurnRequest:
     heard_ahead: HeardAhead[Transcript] | None = (
         None  # a `HeardAhead` started by `Listening.hear_ahead` at a pause in this audio
     )
+    cancel: CancelToken | None = None  # barge-in: cancelled, the turn stops and is stored as interrupted
 
 
 @dataclass(frozen=True)
@@ -117,6 +119,16 @@ class ErrorEvent(Event):
 
 
 @dataclass(frozen=True)
+class InterruptedEvent(Event):
+    """The user cut the reply off (`TurnRequest.cancel`): generation and speech stopped at `stage`; the
+    turn is stored with what was made so far, marked interrupted."""
+
+    kind: ClassVar[str] = "interrupted"
+    stage: str  # "generator" or "tts": what was still working when the cancel was seen
+    reply: str  # the reply text made before it stopped
+
+
+@dataclass(frozen=True)
 class TurnDoneEvent(Event):
     """The turn is stored; ids let a caller resume the conversation."""
 
@@ -126,6 +138,7 @@ class TurnDoneEvent(Event):
     reply: str
     answered_by: str
     timings_ms: dict[str, float] = field(default_factory=dict)
+    interrupted: bool = False  # stored as interrupted (barge-in while it was still being made)
 
 
 def event_to_dict(event: Event) -> dict[str, Any]:

@@ -17,6 +17,7 @@ from assistant.events import (
     ErrorEvent,
     Event,
     IntentEvent,
+    InterruptedEvent,
     NoticeEvent,
     SkillEvent,
     TextEvent,
@@ -106,8 +107,9 @@ class Pipeline:
         if isinstance(synth, NoticeEvent):
             yield synth
             synth = None
-        speaker = SentenceSpeaker(synth, watch) if synth is not None else None
+        speaker = SentenceSpeaker(synth, watch, request.cancel) if synth is not None else None
 
+        vector, backfill = None, []  # recall: this request's vector, and vectors made for earlier turns
         if skill_result is not None:
             yield watch.lap("skill", start)
             self.runtime.wake_scheduler()
@@ -118,8 +120,16 @@ class Pipeline:
             if speaker:
                 yield from speaker.feed(reply, final=True)
         else:
-            reply, answered_by = yield from self._generate(request, understood, context, watch, speaker)
+            vector = yield from self._encode_for_recall(understood, watch)
+            recalled, backfill = yield from self._recall(user_id, vector, context, watch)
+            reply, answered_by = yield from self._generate(
+                request, understood, context, watch, speaker, recalled
+            )
 
+        # Barge-in: cancelled while the reply was being made (the generator and the speaker stopped).
+        interrupted = request.cancel is not None and request.cancel.cancelled
+        if interrupted:
+            yield InterruptedEvent("tts" if skill_result is not None else "generator", reply)
         timings = dict(watch.timings)
         timings["total"] = watch.total_ms()
         try:
@@ -137,13 +147,19 @@ class Pipeline:
                     slots=intent.slot_dict(),
                     answered_by=answered_by,
                     timings_ms=timings,
+                    interrupted=interrupted,
                 ),
+                vector=vector,
+                backfill=backfill,
             )
         except MemoryInputError as exc:
             yield ErrorEvent(f"I answered, but could not save this turn: {exc}")
             return
+        if request.cancel is not None and not interrupted:  # cut off later, while its end still plays
+            memory, turn_id = self.memory, stored.id
+            request.cancel.on_cancel(lambda: memory.mark_interrupted(user_id, turn_id))
         yield TimingEvent("total", timings["total"])
-        yield TurnDoneEvent(conversation_id, stored.id, reply, answered_by, timings)
+        yield TurnDoneEvent(conversation_id, stored.id, reply, answered_by, timings, interrupted)
 
     def _identify(self, request: TurnRequest) -> tuple[int, int, TurnContext]:
         """The user, the conversation and what the reply needs from the memory: one read when the caller
@@ -201,6 +217,45 @@ class Pipeline:
         except Exception as exc:
             return NoticeEvent(f"Speech output is unavailable ({exc}); replying in text only.")
 
+    def _encode_for_recall(self, text: str, watch: Stopwatch) -> Iterator[Event]:
+        """The request's sentence vector (stored with the turn, and the recall's query), or None when recall
+        is off or the encoder cannot load: recall adds to a turn, it never fails one."""
+        if not self.settings.generator.recall:
+            return None
+        from assistant.dialog.recall import sentence_encoder
+
+        start = time.perf_counter()
+        try:
+            vector = sentence_encoder().encode(text)
+        except Exception as exc:
+            yield NoticeEvent(f"Recalling earlier conversations is unavailable ({str(exc)[:200]}).")
+            return None
+        yield watch.lap("recall_encode", start)
+        return vector
+
+    def _recall(
+        self, user_id: int, vector: np.ndarray | None, context: TurnContext, watch: Stopwatch
+    ) -> Iterator[Event]:
+        """(The prompt's block of the user's earlier turns (any conversation) nearest to this request,
+        leaving out the recent window the prompt has anyway, or None; the vectors made meanwhile for turns
+        stored without one, to store with this turn). One read."""
+        from assistant.dialog.recall import recalled_block, sentence_encoder
+
+        settings = self.settings.generator
+        if vector is None or context.conversation is None or settings.recall_turns <= 0:
+            return None, []  # no conversation yet: no earlier turns
+        start = time.perf_counter()
+        found = self.memory.recall(
+            user_id,
+            vector,
+            k=settings.recall_turns,
+            exclude={turn.id for turn in context.history},
+            min_score=settings.recall_min_score,
+            encode=sentence_encoder().encode_many,
+        )
+        yield watch.lap("recall", start)
+        return recalled_block(found.turns, settings.recall_tokens), found.fresh
+
     def _generate(
         self,
         request: TurnRequest,
@@ -208,6 +263,7 @@ class Pipeline:
         context: TurnContext,
         watch: Stopwatch,
         speaker: SentenceSpeaker | None,
+        recalled: str | None = None,
     ) -> Iterator[Event]:  # returns (reply, answered_by)
         from assistant.dialog.prompt import build_messages
 
@@ -219,14 +275,23 @@ class Pipeline:
                 user_text=text,
                 facts=context.facts,
                 history=[(turn.user_text, turn.reply_text) for turn in context.history],
+                recalled=recalled,
             )
-            for piece in generator.stream(messages):
-                if not pieces:
-                    yield watch.lap("generator_first_token", start)
-                pieces.append(piece)
-                yield TextEvent(piece)
-                if speaker:
-                    yield from speaker.feed(piece)
+            stream = generator.stream(messages)
+            try:
+                for piece in stream:
+                    if request.cancel is not None and request.cancel.cancelled:
+                        break  # barge-in: closing the stream stops the generation (see generators/)
+                    if not pieces:
+                        yield watch.lap("generator_first_token", start)
+                    pieces.append(piece)
+                    yield TextEvent(piece)
+                    if speaker:
+                        yield from speaker.feed(piece)
+            finally:
+                close = getattr(stream, "close", None)
+                if close is not None:
+                    close()
             yield watch.lap("generator", start)
             answered_by = getattr(
                 generator, "name", request.generator_override or self.settings.generator.backend
@@ -239,7 +304,7 @@ class Pipeline:
                 yield TextEvent(fallback)
             answered_by = "fallback"
         reply = "".join(pieces).strip()
-        if not reply:
+        if not reply and not (request.cancel is not None and request.cancel.cancelled):
             reply = "Sorry, I don't have an answer for that."
             yield TextEvent(reply)
         if speaker:

@@ -21,6 +21,8 @@ say() { printf '\033[1;34m==>\033[0m %s\n' "$*"; }
 # g++ + cmake: building llama.cpp (the default generator's CPU runtime) once.
 APT_PKGS=(espeak-ng libportaudio2 libsndfile1 g++ cmake)
 [[ $DEV == 1 ]] && APT_PKGS+=(chromium chromium-driver)
+# PostgreSQL server: the tests run the memory and two `assistant serve` replicas on a throwaway one.
+[[ $DEV == 1 ]] && APT_PKGS+=(postgresql)
 missing=()
 for p in "${APT_PKGS[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if ((${#missing[@]})); then

@@ -1,7 +1,8 @@
 """The web app: `build_app(pipeline, settings)` returns the Gradio Blocks; `launch(...)` serves it.
 
 Three tabs (Conversation, NLU lab, History) share one `Pipeline`, so models load once per process.
-Each browser tab keeps its own `WebSession` in a `gr.State`; without auth that is also its own user.
+Each browser tab keeps its own `WebSession` in a `gr.State`; its user is the signed-in account, else on
+localhost the owner (`settings.owner`, so a reload keeps the history), else a guest per page load.
 Fonts come from the system (no web fonts), so the page makes no requests outside this server.
 """
 
@@ -12,6 +13,7 @@ from typing import Any
 
 import gradio as gr
 
+from assistant.accounts.doors import web_owner
 from assistant.config import Settings
 from ui.conversation import ConversationTab
 from ui.hands_free import stop_listening
@@ -73,7 +75,7 @@ def build_app(pipeline: Any, settings: Settings) -> gr.Blocks:
     choices = stage_choices(pipeline, settings)
     conversation = ConversationTab(pipeline, settings, inbox, choices)
     lab = NLULabTab(pipeline, settings, choices["nlu"])
-    history = HistoryTab(pipeline)
+    history = HistoryTab(pipeline, settings)
 
     # uploaded recordings are deleted once they are an hour old (checked every ten minutes)
     delete_cache = (600, int(settings.web.upload_max_age_s))
@@ -105,7 +107,7 @@ def build_app(pipeline: Any, settings: Settings) -> gr.Blocks:
 
         def on_load(request: gr.Request) -> tuple[Any, ...]:
             try:
-                current = ensure_session(None, request, pipeline.memory)
+                current = ensure_session(None, request, pipeline.memory, web_owner(settings))
                 chat, side, fired = conversation.on_load(current)
                 convs = gr.update(choices=conversation_choices(pipeline.memory, current.user_id), value=None)
             except Exception:
@@ -139,8 +141,11 @@ def build_app(pipeline: Any, settings: Settings) -> gr.Blocks:
     return demo
 
 
-def guarded_app(demo: gr.Blocks, settings: Settings, host: str) -> Any:
-    """Gradio's FastAPI app with `ui.guard.RequestGuard` in front (added before it starts)."""
+def guarded_app(
+    demo: gr.Blocks, settings: Settings, host: str, pipeline: Any = None, share: bool = False
+) -> Any:
+    """Gradio's FastAPI app with `ui.guard.RequestGuard` in front (added before it starts), and with a
+    `pipeline`, the OpenAI-compatible API (`ui.openai_api`) mounted at /v1 behind the same guard."""
     from gradio.routes import App, ORJSONResponse
 
     from ui.guard import GuardPolicy, RequestGuard, allowed_hosts
@@ -161,6 +166,12 @@ def guarded_app(demo: gr.Blocks, settings: Settings, host: str) -> Any:
         quota=UploadQuota(int(web.upload_quota_mb * megabyte)),
         known_events=lambda: demo.fns.keys(),
     )
+    if pipeline is not None:
+        from assistant.net import is_loopback
+        from ui.openai_api import openai_app
+
+        exposed = share or not is_loopback(host)
+        app.mount("/v1", openai_app(pipeline, settings, exposed=exposed))
     return app
 
 
@@ -173,17 +184,32 @@ def launch(
     share: bool = False,
     block: bool = True,
     quiet: bool = False,
+    pipeline: Any = None,
 ) -> Any:
     """Serve the app with the project's limits (`ui.guard`): request and upload sizes, hosts and origins,
-    sign-in throttling, session capacity; no stack traces, no external links."""
+    sign-in throttling, session capacity; no stack traces, no external links. With `pipeline`, also the
+    OpenAI-compatible API at /v1, and sign-in to the accounts in its database (`ui.sign_in`) when any exist.
+    Without sign-in on localhost every tab acts for `settings.owner`, so `host` must agree with settings.host
+    (an exposed server never serves the owner's memory to whoever connects)."""
+    from assistant.accounts import Accounts
+    from assistant.accounts.doors import exposed
+    from ui.sign_in import gradio_auth
+
+    accounts = Accounts(pipeline.memory.db) if pipeline is not None else None
+    sign_in = gradio_auth(auth, accounts)
+    if sign_in is None and exposed(host, share) and web_owner(settings) is not None:
+        raise ValueError(
+            f"Serving on {host}{' with a share link' if share else ''} without sign-in, but settings.host "
+            f"({settings.host}) says localhost: every tab would act for the owner. Pass matching settings."
+        )
     return demo.launch(
-        _app=guarded_app(demo, settings, host),
+        _app=guarded_app(demo, settings, host, pipeline, share),
         state_session_capacity=settings.web.max_sessions,
         server_name=host,
         server_port=port,
         share=share,
-        auth=auth,
-        auth_message="Sign in to your assistant." if auth else None,
+        auth=sign_in,
+        auth_message="Sign in to your assistant." if sign_in else None,
         show_error=False,  # unexpected errors show a plain message; gr.Error messages still show
         max_file_size=f"{settings.audio.max_upload_mb:g}mb",
         prevent_thread_lock=not block,

@@ -17,6 +17,8 @@ from typing import Any
 import gradio as gr
 import numpy as np
 
+from assistant.accounts.doors import web_owner
+from assistant.cancel import CancelToken
 from assistant.config import Settings
 from assistant.events import AudioEvent, TurnRequest
 from assistant.text import without_lone_surrogates
@@ -27,7 +29,7 @@ from ui.render import chime, fired_panel, state_panel, waterfall_figure
 from ui.session import Inbox, WebSession, ensure_conversation, ensure_session
 from ui.state import user_state
 from ui.turns import TurnView
-from ui.voice import JS_PLAY, JS_STOP, JS_TAKE, ReplyStream, js_start
+from ui.voice import JS_BARGE, JS_PLAY, JS_STOP, JS_TAKE, ReplyStream, js_start
 
 log = logging.getLogger("assistant.ui")
 
@@ -79,6 +81,7 @@ class ConversationTab(HandsFree):
             **common,
         )
         self.ui.reply_stream.change(None, [self.ui.reply_stream], None, js=JS_PLAY, api_visibility="private")
+        self.ui.barge_signal.change(None, [self.ui.barge_signal], None, js=JS_BARGE, api_visibility="private")
         quiet = {"show_progress": "hidden", "api_visibility": "private"}
         self.ui.listen_start.click(
             self.on_listen_start,
@@ -95,9 +98,9 @@ class ConversationTab(HandsFree):
             **quiet,
         )
         self.ui.listen_timer.tick(
-            self.on_listen,
+            self.on_listen_tick,
             [self.ui.listen_payload, self.session, self.ui.utterance_seq],
-            [self.ui.utterance_seq, self.ui.listen_status, self.ui.listen_timer],
+            [self.ui.utterance_seq, self.ui.listen_status, self.ui.listen_timer, self.ui.barge_signal],
             js=JS_TAKE,  # the page's buffered microphone audio since the last tick becomes the payload
             concurrency_limit=None,  # cheap (VAD only); the turn itself runs in the "turn" group
             **quiet,
@@ -146,7 +149,7 @@ class ConversationTab(HandsFree):
             gr.Warning(f"That message is too long ({len(text):,} characters); keep it under {limit:,}.")
             yield (gr.skip(),) * TURN_OUTPUTS
             return
-        session = ensure_session(session, request, self.pipeline.memory)
+        session = ensure_session(session, request, self.pipeline.memory, web_owner(self.settings))
         yield from self._run_turn(session, text, None, nlu, generator, voice, bool(speak))
 
     @friendly
@@ -168,7 +171,7 @@ class ConversationTab(HandsFree):
             raise gr.Error(f"That recording is larger than {self.settings.audio.max_upload_mb:g} MB.")
         audio = path.read_bytes()
         path.unlink(missing_ok=True)  # the recording is in memory now; uploads never pile up on disk
-        session = ensure_session(session, request, self.pipeline.memory)
+        session = ensure_session(session, request, self.pipeline.memory, web_owner(self.settings))
         for update in self._run_turn(session, None, audio, nlu, generator, voice, True):
             yield (*update, gr.skip())
         yield (*(gr.skip(),) * TURN_OUTPUTS, None)  # clear the recorder for the next question
@@ -220,6 +223,9 @@ class ConversationTab(HandsFree):
         conversation_id = ensure_conversation(session, memory)
         view = TurnView.start(self._history(session), text)
         spoken = ReplyStream()
+        cancel = CancelToken()  # barge-in: the wake word while the page speaks this reply (ui/hands_free.py)
+        if speak:
+            session.reply = (spoken.turn, cancel)
         session.busy = True
         try:
             # a new stream id also stops whatever the page is still saying from the previous turn
@@ -235,6 +241,7 @@ class ConversationTab(HandsFree):
                 generator_override=self._override(generator, self.settings.generator.backend),
                 voice_override=self._override(voice, self.settings.tts.backend),
                 heard_ahead=heard_ahead,
+                cancel=cancel,
             )
             for event in self.pipeline.run(request):
                 changed = view.apply(event)

@@ -31,6 +31,7 @@ class ConversationWidgets:
     listen_status: gr.Markdown
     listen_payload: gr.Textbox
     reply_stream: gr.Textbox
+    barge_signal: gr.Textbox
     waterfall: gr.Plot
     nlu: gr.Dropdown
     generator: gr.Dropdown
@@ -91,6 +92,7 @@ def build_conversation_layout(settings: Settings, choices: dict[str, list[str]])
             # Carriers between the page's recorder/player (ui/voice.py) and the server; never shown.
             listen_payload = gr.Textbox(visible="hidden", elem_id="listen-payload", max_lines=1)
             reply_stream = gr.Textbox(visible="hidden", elem_id="reply-stream", max_lines=1)
+            barge_signal = gr.Textbox(visible="hidden", elem_id="barge-signal", max_lines=1)  # barge-in
             waterfall = gr.Plot(label="Latency of the last turn", elem_id="waterfall")
         with gr.Column(scale=1, min_width=260):
             nlu = _picker(choices["nlu"], settings.nlu.model, "NLU model", "pick-nlu", custom=True)
@@ -120,6 +122,7 @@ def build_conversation_layout(settings: Settings, choices: dict[str, list[str]])
         listen_status=listen_status,
         listen_payload=listen_payload,
         reply_stream=reply_stream,
+        barge_signal=barge_signal,
         waterfall=waterfall,
         nlu=nlu,
         generator=generator,

@@ -8,7 +8,8 @@ requests a browser page on another site could forge.
   few MB; a declared length over the limit is refused before reading, a streamed one is cut off.
 - Upload quota per client per hour; sign-in throttling per client and per account (`ui.throttle`).
 - Unknown events and malformed uploads get a 4xx with a sentence, not a bare 500; any other failure
-  becomes a short JSON message (the traceback goes to the log).
+  becomes a short JSON message (the traceback goes to the log). Under /v1 (the OpenAI-compatible API,
+  `ui.openai_api`) refusals are in OpenAI's error shape, and transcription uploads count as uploads.
 """
 
 from __future__ import annotations
@@ -36,6 +37,8 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1"})
 SMALL_BODY = 64 * 1024  # sign-in forms and event joins are read whole (to check them); they are small
 MULTIPART_OVERHEAD = 64 * 1024
+API_PREFIX = "/v1/"  # the OpenAI-compatible API: refusals there use its error shape
+API_UPLOAD_PATHS = frozenset({"/v1/audio/transcriptions"})  # bounded like the web app's upload route
 
 
 @dataclass(frozen=True)
@@ -103,7 +106,7 @@ class RequestGuard:
             await self._http(scope, receive, send, headers)
         except Refused as refused:
             if scope["type"] == "http":
-                await _respond(send, refused.status, refused.message)
+                await _respond(send, refused.status, refused.message, _is_api(scope))
             else:
                 await send({"type": "websocket.close", "code": 1008})
 
@@ -126,7 +129,10 @@ class RequestGuard:
         self._check_origin(method, headers)
         path = scope.get("path", "")
         client = (scope.get("client") or ("unknown",))[0]
-        upload = method == "POST" and path.rstrip("/").endswith("/upload")
+        api = _is_api(scope)
+        upload = method == "POST" and (
+            path.rstrip("/").endswith("/upload") or path.rstrip("/") in API_UPLOAD_PATHS
+        )
         limit = self.policy.max_upload_bytes + MULTIPART_OVERHEAD if upload else self.policy.max_body_bytes
         declared = headers.get("content-length")
         size = int(declared) if declared is not None and declared.isdigit() else None
@@ -146,21 +152,21 @@ class RequestGuard:
         if method == "POST" and path.endswith("/queue/join") and self.known_events is not None:
             await self._check_event(body)
         too_large = _too_large(upload, self.policy)
-        responder = Responder(send, lambda: None if body.refusal is None else body.refusal or too_large)
+        responder = Responder(send, lambda: None if body.refusal is None else body.refusal or too_large, api)
         try:
             await self.app(scope, body.receive, responder.send)
         except BodyTooLarge:
             if not responder.started:
-                await _respond(send, 413, body.refusal or too_large)
+                await _respond(send, 413, body.refusal or too_large, api)
         except Exception:
             log.exception("request %s %s failed", method, path)
             if not responder.started:
                 message = (
                     "Malformed upload: send each file as a multipart part named 'files' with a filename."
-                    if upload
+                    if upload and not api
                     else "The server could not handle this request (the details are in its log)."
                 )
-                await _respond(send, 400 if upload else 500, message)
+                await _respond(send, 400 if upload and not api else 500, message, api)
         finally:
             if upload:
                 self.quota.spend(client, body.received)
@@ -267,9 +273,12 @@ class Responder:
     """Passes the app's response on, noting its status; when the body was cut off (`refused()` gives the
     message), the app's own answer to that is replaced by the guard's 413."""
 
-    def __init__(self, send: Send, refused: Callable[[], str | None] = lambda: None) -> None:
+    def __init__(
+        self, send: Send, refused: Callable[[], str | None] = lambda: None, api: bool = False
+    ) -> None:
         self._send = send
         self._refused = refused
+        self._api = api
         self.status: int | None = None
         self._replaced = False
 
@@ -285,7 +294,7 @@ class Responder:
             if refusal is not None:
                 self._replaced = True
                 self.status = 413
-                await _respond(self._send, 413, refusal or "The request is too large.")
+                await _respond(self._send, 413, refusal or "The request is too large.", self._api)
                 return
             self.status = int(message["status"])
         await self._send(message)
@@ -307,8 +316,25 @@ def _too_large(upload: bool, policy: GuardPolicy) -> str:
     return f"The request is too large (at most {policy.max_body_bytes / 1024 / 1024:g} MB)."
 
 
-async def _respond(send: Send, status: int, message: str) -> None:
-    body = json.dumps({"detail": message, "error": message}).encode()
+def _is_api(scope: Scope) -> bool:
+    return str(scope.get("path", "")).startswith(API_PREFIX)
+
+
+def _api_error_type(status: int) -> str:
+    if status >= 500:
+        return "server_error"
+    return {401: "authentication_error", 403: "permission_error", 429: "rate_limit_error"}.get(
+        status, "invalid_request_error"
+    )
+
+
+async def _respond(send: Send, status: int, message: str, api: bool = False) -> None:
+    """The guard's own answer: `{"detail", "error"}` for the web app, OpenAI's shape under /v1."""
+    if api:
+        error = {"message": message, "type": _api_error_type(status), "code": None, "param": None}
+        body = json.dumps({"error": error}).encode()
+    else:
+        body = json.dumps({"detail": message, "error": message}).encode()
     await send(
         {
             "type": "http.response.start",

@@ -1,28 +1,94 @@
 """Hands-free listening in the Conversation tab: the page's microphone audio, collected on a timer, goes
-to this page's end-pointer (`assistant.listening`), and a finished utterance starts a turn."""
+to this page's end-pointer (`assistant.listening`), and a finished utterance starts a turn.
+
+With the wake word on (`settings.wake.enabled`, the default) the audio first goes through this tab's
+`WakeGate`, as in `assistant talk`: asleep, only the wake-word model hears it; the word opens the gate and
+the request that follows (in the same breath or after a pause) is taken, with the name taken off the front
+of what was heard; after the reply the gate stays open for `wake.follow_up_s` so a follow-up needs no name.
+The gate's clock is the audio this tab has heard (`WebSession.heard_s`), so a late tick changes nothing and
+the page's own voice does not use up the follow-up window (it starts when the page goes quiet).
+
+Barge-in: the page keeps its microphone open while it speaks (echo cancellation keeps its own voice out)
+and says so (`speaking`). While a reply is made or spoken the gate listens for the wake word only, never
+for a request; the word cancels the reply's turn (`assistant.cancel`: generation and speech stop, the
+turn is stored or marked as interrupted), tells the page to stop playing it (`barge_signal`), and the
+request said after the word is taken as after any wake."""
 
 from __future__ import annotations
 
 import logging
+import re
+import time
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import Any
 
 import gradio as gr
+import numpy as np
 
+from assistant.accounts.doors import web_owner
 from assistant.listening import Listening
+from assistant.speech.ahead import HeardAhead, use_or_transcribe
+from assistant.speech.types import SAMPLE_RATE, Transcript
+from assistant.speech.wake import WakeGate, strip_wake_phrase
 from ui.errors import friendly, user_message
 from ui.session import WebSession, ensure_session
-from ui.voice import PayloadError, decode_payload
+from ui.voice import PayloadError, barge_signal, decode_payload
 
 log = logging.getLogger("assistant.ui")
 
 TURN_OUTPUTS = 7  # textbox, chat, reply audio, waterfall, side panel, status, reply stream
+STATUS_OUTPUT = 5  # the status line's place among them
+
+
+def asleep_status(gate: WakeGate) -> str:
+    """What the status line says while the tab waits for its wake word."""
+    return f'Say "{gate.detector.phrase}" and your request…'
+
+
+def without_wake_phrase(text: str, phrase: str) -> str:
+    """`strip_wake_phrase` until no name is left in front: Whisper can hear a lone name twice ("Alexa.
+    Alexa."), which must not become a request "Alexa."."""
+    stripped = strip_wake_phrase(text, phrase)
+    while stripped != text:
+        text, stripped = stripped, strip_wake_phrase(stripped, phrase)
+    return stripped
+
+
+class Transcribed(HeardAhead[Transcript]):
+    """A transcript already made for exactly this audio (with the wake word taken off), handed to the turn
+    in place of the one heard ahead, so the pipeline neither transcribes again nor sees the name. Nothing
+    runs: it is born finished, and every method of `HeardAhead` is answered here."""
+
+    def __init__(self, audio: np.ndarray, transcript: Transcript, compute_ms: float | None) -> None:
+        self.audio = audio
+        self.compute_ms = compute_ms
+        self._transcript = transcript
+
+    def matches(self, audio: object) -> bool:
+        return audio is self.audio
+
+    def result(self, timeout: float | None = None) -> Transcript:
+        return self._transcript
+
+    def done(self) -> bool:
+        return True
+
+    def cancel(self) -> None:
+        return None
+
+    def cancelled(self) -> bool:
+        return False
+
+    def in_flight(self) -> bool:
+        return False
 
 
 class HandsFree:
     """The hands-free handlers of `ConversationTab` (which provides `pipeline` and `_run_turn`)."""
 
     pipeline: Any
+    settings: Any
 
     def _run_turn(self, *args: Any) -> Iterator[tuple[Any, ...]]:
         raise NotImplementedError
@@ -35,20 +101,22 @@ class HandsFree:
             reason = (opened or "").removeprefix("error:").strip() or "the microphone did not start"
             return gr.skip(), gr.Timer(active=False), f"Not listening: {reason}."
         try:
-            session = ensure_session(session, request, self.pipeline.memory)
+            session = ensure_session(session, request, self.pipeline.memory, web_owner(self.settings))
             self._listener(session).reset()
+            session.wake = None  # a fresh, sleeping gate (its model loads now, so a problem shows here)
+            gate = self._gate(session)
         except Exception as exc:
             log.exception("hands-free start failed")
             return gr.skip(), gr.Timer(active=False), f"Not listening: {user_message(exc)}"
         session.pending_utterance = None
-        return session, gr.Timer(active=True), "Listening…"
+        return session, gr.Timer(active=True), asleep_status(gate) if gate is not None else "Listening…"
 
     def on_listen_stop(self, session: WebSession | None) -> tuple[Any, str]:
         stop_listening(session)
         return gr.Timer(active=False), "Not listening."
 
     def on_listen(self, payload: str | None, session: WebSession | None, seq: int) -> tuple[Any, Any, Any]:
-        """Hands-free, every tick: the page's new microphone audio -> the end-pointer.
+        """Hands-free, every tick: the page's new microphone audio -> (the wake-word gate ->) the end-pointer.
 
         A finished utterance is parked on the session and bumps `seq`, whose change event runs the turn
         (in the turn queue, so this cheap handler keeps running meanwhile).
@@ -65,16 +133,36 @@ class HandsFree:
                 message = f"Stopped listening: {mic.error}." if mic.error else "Not listening."
                 return gr.skip(), message, gr.Timer(active=False)
             listener = self._listener(session)
-            if session.busy or session.pending_utterance is not None:
+            gate = self._gate(session)
+            speaking = mic.speaking or mic.muted
+            handed = None
+            if gate is not None and (session.busy or speaking) and session.pending_utterance is None:
+                if not session.barged:  # only the wake word is listened for while a reply is under way
+                    handed = self._barge_in(session, gate, listener, mic)
+                    if handed is None:
+                        listener.reset()  # the page's own voice (what echo cancellation left) is no request
+                        if speaking and not session.busy and gate.awake:
+                            gate.keep_open(session.heard_s)  # the follow-up window starts when it goes quiet
+                        return gr.skip(), "Answering…" if session.busy else "Speaking…", keep
+            elif session.busy or session.pending_utterance is not None:
                 listener.reset()  # one request at a time; what is said meanwhile is not a new request
                 return gr.skip(), "Answering…", keep
-            if mic.muted:
-                listener.reset()  # the page was speaking: do not piece an utterance around its own voice
+            if speaking and gate is None:  # the wake word off: no barge-in, the page's voice is no request
+                listener.reset()
+                return gr.skip(), "Speaking…", keep
             if mic.samples.size == 0:
-                return gr.skip(), "Speaking…" if mic.muted else gr.skip(), keep
+                return gr.skip(), gr.skip(), keep
             from assistant.audio import resample
 
-            utterances = listener.feed(resample(mic.samples, mic.rate))
+            samples = resample(mic.samples, mic.rate)
+            if handed is not None:  # barge-in: from a little before the wake word, as after any wake
+                samples = handed
+            elif gate is not None:
+                samples = self._through_gate(session, gate, listener, samples)
+                if samples is None:
+                    session.barged = False
+                    return gr.skip(), asleep_status(gate), keep
+            utterances = listener.feed(samples)
         except PayloadError as exc:
             stop_listening(session)
             return gr.skip(), f"Stopped listening: {exc}.", gr.Timer(active=False)
@@ -84,14 +172,71 @@ class HandsFree:
             return gr.skip(), f"Stopped listening: {user_message(exc)}", gr.Timer(active=False)
         if utterances:
             session.pending_utterance = utterances[-1]
+            session.barged = False
             return (seq or 0) + 1, "Heard you, thinking…", keep
         return gr.skip(), "Listening… (hearing speech)" if listener.in_speech else "Listening…", keep
+
+    def on_listen_tick(
+        self, payload: str | None, session: WebSession | None, seq: int
+    ) -> tuple[Any, Any, Any, Any]:
+        """`on_listen`, and the barge-in signal for the page (`ui.voice.barge_signal`) when one is due."""
+        seq_out, status, timer = self.on_listen(payload, session, seq)
+        signal = gr.skip()
+        if session is not None and session.barge_signal:
+            signal, session.barge_signal = session.barge_signal, None
+        return seq_out, status, timer, signal
+
+    @staticmethod
+    def _barge_in(session: WebSession, gate: WakeGate, listener: Any, mic: Any) -> np.ndarray | None:
+        """While a reply is made or spoken: the wake word only (the gate's barge-in mode). Heard, the
+        reply's turn is cancelled (its generator and synthesiser stop; it is stored, or marked, as
+        interrupted), the page is told to stop playing it, and the audio from just before the word comes
+        back for the end-pointer, so the request said after it is taken. None while no wake word."""
+        from assistant.audio import resample
+
+        if mic.samples.size == 0:
+            return None
+        samples = resample(mic.samples, mic.rate)
+        session.heard_s += len(samples) / SAMPLE_RATE
+        wake, audio = gate.feed(samples, session.heard_s, speaking=True)
+        if wake is None:
+            return None
+        reply, session.reply = session.reply, None
+        if reply is not None:
+            turn, cancel = reply
+            cancel.cancel("wake")
+            session.barge_signal = barge_signal(turn, wake.at_s)
+        session.barged = True
+        listener.reset()
+        log.info("barge-in: wake word %s (score %.2f) at %.2f s", wake.name, wake.score, wake.at_s)
+        return audio if audio is not None else np.zeros(0, np.float32)
 
     def _listener(self, session: WebSession) -> Any:
         """This page's end-pointer: hears ahead at pauses and ends whole requests early."""
         if session.listening is None:
             session.listening = Listening(self.pipeline.runtime).endpointer()
         return session.listening
+
+    def _gate(self, session: WebSession) -> WakeGate | None:
+        """This page's wake-word gate, or None when the wake word is off (then every utterance is a request)."""
+        if session.wake is None:
+            session.wake = Listening(self.pipeline.runtime).wake_gate()
+            session.heard_s = 0.0
+        return session.wake
+
+    @staticmethod
+    def _through_gate(session: WebSession, gate: WakeGate, listener: Any, samples: np.ndarray) -> Any:
+        """Asleep: only the wake word is listened for (None comes back). Awake: the audio to hand on, from
+        a little before the word when it was just said."""
+        session.heard_s += len(samples) / SAMPLE_RATE
+        now = session.heard_s
+        if gate.close_if_idle(now, busy=listener.in_speech):
+            listener.reset()
+        wake, audio = gate.feed(samples, now)
+        if wake is not None:
+            listener.reset()
+            log.info("wake word %s (score %.2f) at %.2f s", wake.name, wake.score, wake.at_s)
+        return audio
 
     @friendly
     def on_utterance(
@@ -106,17 +251,64 @@ class HandsFree:
             yield (gr.skip(),) * TURN_OUTPUTS
             return
         heard, session.pending_utterance = session.pending_utterance, None
-        session = ensure_session(session, request, self.pipeline.memory)
-        yield from self._run_turn(
-            session, None, heard.utterance.audio, nlu, generator, voice, True, heard.heard_ahead
-        )
+        session = ensure_session(session, request, self.pipeline.memory, web_owner(self.settings))
+        heard_ahead, gate = heard.heard_ahead, session.wake
+        if gate is not None:
+            heard_ahead, status = self._wake_request(session, gate, heard)
+            if heard_ahead is None:  # the name alone, or nothing heard: no turn, the gate stays open
+                outputs: list[Any] = [gr.skip()] * TURN_OUTPUTS
+                outputs[STATUS_OUTPUT] = status
+                yield tuple(outputs)
+                return
+        try:
+            yield from self._run_turn(
+                session, None, heard.utterance.audio, nlu, generator, voice, True, heard_ahead
+            )
+        finally:
+            if gate is not None and session.wake is gate:  # still listening with the same gate
+                gate.keep_open(session.heard_s)  # continued conversation: a follow-up needs no name
+
+    def _wake_request(self, session: WebSession, gate: WakeGate, heard: Any) -> tuple[Any, str]:
+        """(the request's transcript without the wake word in front, as a `Transcribed`, or None and the
+        status to show when no request was said), as `assistant talk` takes it."""
+        from assistant.audio import AudioError, to_speech_samples
+
+        audio = heard.utterance.audio
+        runtime = self.pipeline.runtime
+
+        def transcribe() -> Transcript:
+            return runtime.recognizer().transcribe(
+                to_speech_samples(audio, SAMPLE_RATE, runtime.settings.audio)
+            )
+
+        session.busy = True  # nothing new is heard while this utterance is transcribed
+        start = time.perf_counter()
+        try:
+            transcript, was_ahead = use_or_transcribe(heard.heard_ahead, audio, transcribe)
+        except AudioError as exc:  # e.g. a cough: the detector fired but no speech was found in it
+            return None, f"Didn't catch that ({exc}). Listening…"
+        finally:
+            session.busy = False
+        compute_ms = heard.heard_ahead.compute_ms if was_ahead else (time.perf_counter() - start) * 1000
+        said = transcript.text.strip()
+        text = without_wake_phrase(said, gate.detector.phrase)  # heard again, or from the gate's lookback
+        if not re.search(r"\w", text):  # the name alone, or its tail: wait for the request
+            if said != text:
+                gate.await_request(session.heard_s)
+            return None, "Listening…"
+        return Transcribed(audio, replace(transcript, text=text), compute_ms), ""
 
 
 def stop_listening(session: WebSession | None) -> None:
     """The page stopped listening, or its session ended (fit for `gr.State(delete_callback=...)`): what
     this tab's end-pointer heard ahead is cancelled (a transcription not yet started never starts, a
-    running one's result is dropped), and nothing new starts until the page sends audio again."""
-    listener = session.listening if session is not None else None
+    running one's result is dropped), its wake-word gate is dropped (the next start gets a fresh, sleeping
+    one), and nothing new starts until the page sends audio again."""
+    if session is None:
+        return
+    session.wake, session.heard_s = None, 0.0
+    session.barged, session.barge_signal = False, None
+    listener = session.listening
     if listener is None:
         return
     try:

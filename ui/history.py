@@ -11,6 +11,7 @@ from typing import Any
 
 import gradio as gr
 
+from assistant.accounts.doors import web_owner
 from ui.errors import friendly
 from ui.render import turns_table
 from ui.session import WebSession, ensure_session
@@ -29,8 +30,9 @@ def conversation_choices(memory: Any, user_id: int | None) -> list[tuple[str, in
 
 
 class HistoryTab:
-    def __init__(self, pipeline: Any) -> None:
+    def __init__(self, pipeline: Any, settings: Any = None) -> None:
         self.pipeline = pipeline
+        self.settings = settings if settings is not None else pipeline.settings
 
     def build(self, session: gr.State) -> None:
         self.session = session
@@ -98,7 +100,7 @@ class HistoryTab:
     # --- handlers -----------------------------------------------------------------------------------
 
     def _session(self, session: WebSession | None, request: gr.Request) -> WebSession:
-        return ensure_session(session, request, self.pipeline.memory)
+        return ensure_session(session, request, self.pipeline.memory, web_owner(self.settings))
 
     @friendly
     def on_search(

@@ -3,8 +3,10 @@
 Security rules: localhost needs no login; any other interface, or a public share link, requires the
 username and password from settings (auth.username / auth.password) unless the operator explicitly
 passes --insecure-no-auth (or sets auth.disable); an exposed server's password must be long (a strong
-one is generated and suggested). Configured credentials are always enforced; failed sign-ins are
-throttled per client and per account (`ui.guard`).
+one is generated and suggested). Accounts made with `assistant users add` also sign in (and, once one
+exists, signing in is required even on localhost); without any, localhost tabs act for `settings.owner`. Configured credentials are always enforced; failed sign-ins are
+throttled per client and per account (`ui.guard`). The OpenAI-compatible API at /v1 (`ui.openai_api`)
+takes a bearer token, auth.api_token or else the password, required on any exposed server (`ui.api_auth`).
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from assistant.config import Settings
 from assistant.net import is_loopback
 
 AUTH_HINT = (
-    "Set a username and password, e.g. `export ASSISTANT_AUTH__USERNAME=me ASSISTANT_AUTH__PASSWORD=...` "
+    "Add an account with `assistant users add NAME`, or set a username and password, e.g. `export ASSISTANT_AUTH__USERNAME=me ASSISTANT_AUTH__PASSWORD=...` "
     "or the auth section of assistant.toml, or serve on 127.0.0.1 (the default)."
 )
 
@@ -37,10 +39,18 @@ class ServePlan:
     share: bool
     auth: tuple[str, str] | None
     warnings: tuple[str, ...] = ()
+    accounts: int = 0  # accounts in the database (`assistant users`): any means the page asks to sign in
+
+    @property
+    def login(self) -> bool:
+        return self.auth is not None or self.accounts > 0
 
 
-def plan(settings: Settings, host: str, port: int, share: bool, insecure_no_auth: bool) -> ServePlan:
-    """Decide how to serve, refusing an exposed server without auth unless explicitly allowed."""
+def plan(
+    settings: Settings, host: str, port: int, share: bool, insecure_no_auth: bool, accounts: int = 0
+) -> ServePlan:
+    """Decide how to serve, refusing an exposed server without auth unless explicitly allowed. `accounts`:
+    how many `assistant users` accounts the database holds (they are a login too)."""
     username = settings.auth.username
     password = settings.auth.password.get_secret_value() if settings.auth.password else None
     if bool(username) != bool(password):
@@ -48,7 +58,7 @@ def plan(settings: Settings, host: str, port: int, share: bool, insecure_no_auth
     auth = (username, password) if username and password else None
     exposed = share or not is_loopback(host)
     warnings: list[str] = []
-    if exposed and auth is None:
+    if exposed and auth is None and accounts == 0:
         where = "a public share link" if share else f"{host} (reachable from other machines)"
         if not (insecure_no_auth or settings.auth.disable):
             raise ServeError(f"Refusing to serve on {where} without a login. " + AUTH_HINT)
@@ -62,9 +72,22 @@ def plan(settings: Settings, host: str, port: int, share: bool, insecure_no_auth
             f"{settings.auth.min_password_chars}, setting auth.min_password_chars). Here is a strong one, "
             f"generated just now: {secrets.token_urlsafe(18)}"
         )
+    token = settings.auth.api_token.get_secret_value() if settings.auth.api_token else None
+    if exposed and token is not None and len(token) < settings.auth.min_password_chars:
+        raise ServeError(
+            f"auth.api_token is too short to expose the server ({len(token)} characters; at least "
+            f"{settings.auth.min_password_chars}). Here is a strong one: {secrets.token_urlsafe(24)}"
+        )
+    if exposed and token is None and password is None and accounts == 0:
+        warnings.append(
+            "The OpenAI-compatible API at /v1 answers 401 to every call: reachable from other machines "
+            "it needs a token (auth.api_token or auth.password)."
+        )
     if share:
         warnings.append("A share link needs internet access; offline it will fail to open.")
-    return ServePlan(host=host, port=port, share=share, auth=auth, warnings=tuple(warnings))
+    return ServePlan(
+        host=host, port=port, share=share, auth=auth, warnings=tuple(warnings), accounts=accounts
+    )
 
 
 def serve(
@@ -97,8 +120,11 @@ def serve(
 
     settings = settings_from(ctx, {"host": host, "port": port, "share": share})
     try:
-        serve_plan = plan(settings, settings.host, settings.port, settings.share, insecure_no_auth)
-    except ServeError as exc:
+        from assistant.accounts import open_accounts
+
+        accounts = open_accounts(settings).count()
+        serve_plan = plan(settings, settings.host, settings.port, settings.share, insecure_no_auth, accounts)
+    except Exception as exc:  # ServeError, or the database cannot be opened: a sentence, no traceback
         fail(str(exc))
         return
     for warning in serve_plan.warnings:
@@ -112,22 +138,37 @@ def serve(
     from assistant.pipeline import Pipeline
     from ui.app import build_app, launch
 
+    wyoming = None
     try:
         pipeline = Pipeline(settings)
         if warm_up:
             with status("Loading the default models"):
                 pipeline.runtime.warm_up()
         demo = build_app(pipeline, settings)
+        from assistant.wyoming.cli import start_beside
+
+        wyoming = start_beside(pipeline, insecure_no_auth)  # None unless wyoming.enabled
     except Exception as exc:  # a model or the database cannot load: say which, no traceback
         fail(f"Cannot start the web app: {exc}")
         return
     where = f"http://{serve_plan.host if ':' not in serve_plan.host else f'[{serve_plan.host}]'}:{serve_plan.port}"
-    err_console.print(f"Serving on [bold]{where}[/] {'(login required)' if serve_plan.auth else ''}")
+    err_console.print(f"Serving on [bold]{where}[/] {'(login required)' if serve_plan.login else ''}")
+    err_console.print(f"OpenAI-compatible API: [bold]{where}/v1[/] (see README, 'OpenAI-compatible API')")
     try:
-        launch(demo, settings, serve_plan.host, serve_plan.port, auth=serve_plan.auth, share=serve_plan.share)
+        launch(
+            demo,
+            settings,
+            serve_plan.host,
+            serve_plan.port,
+            auth=serve_plan.auth,
+            share=serve_plan.share,
+            pipeline=pipeline,
+        )
     except KeyboardInterrupt:
         pass
     finally:
+        if wyoming is not None:
+            wyoming.close()
         pipeline.runtime.close()
 
 

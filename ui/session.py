@@ -1,8 +1,10 @@
 """Who is on the other end of a browser tab, and the inbox of alarms waiting to be shown to them.
 
-Without auth every page load is its own guest user (named from Gradio's session hash), so two tabs never
-see each other's conversations. With auth the login name is the user: history survives a reload, but
-each page load still starts its own conversation.
+With sign-in the account's name is the user. Without it, on localhost every tab acts for the owner
+(`settings.owner`, see `assistant.accounts.doors.web_owner`), the same user as `chat`, `talk` and the API,
+so a reload keeps the history, lists and facts. An exposed server without sign-in (or web.guest_tabs) makes
+every page load its own guest user (named from Gradio's session hash), so two tabs never see each other's
+conversations. Each page load starts its own conversation either way.
 """
 
 from __future__ import annotations
@@ -27,15 +29,22 @@ class WebSession:
     messages: list[dict[str, Any]] = field(default_factory=list)  # the chat shown in this tab
     fired: list[tuple[datetime, str]] = field(default_factory=list)  # alarms shown in this tab
     listening: Any = None  # the hands-free Endpointer, made on first use
+    wake: Any = None  # the hands-free WakeGate, made on first use (stays None while the wake word is off)
+    heard_s: float = 0.0  # seconds of microphone audio the gate has heard: its clock (stops while muted)
     pending_utterance: Any = None  # hands-free: a `Heard` utterance waiting for its turn
     busy: bool = False  # a turn is running: hands-free ignores the microphone meanwhile
+    reply: Any = None  # barge-in: (the page's reply stream id, its turn's CancelToken), last spoken
+    barge_signal: str | None = None  # barge-in: "stop <turn> <heard_s>" not yet sent to the page
+    barged: bool = False  # barge-in heard: the request after the wake word is collected, busy or not
 
 
-def user_name_for(request: Any) -> str:
-    """The login name when auth is on, else a guest name unique to this page load."""
+def user_name_for(request: Any, owner: str | None = None) -> str:
+    """The signed-in name when auth is on, else the owner (if any), else a guest name unique to this page load."""
     username = getattr(request, "username", None) if request is not None else None
     if username:
         return str(username)
+    if owner:
+        return owner
     session_hash = getattr(request, "session_hash", None) if request is not None else None
     if not session_hash:
         # Direct API calls without a session: still one user per call, never a shared one.
@@ -45,10 +54,13 @@ def user_name_for(request: Any) -> str:
     return f"{GUEST_PREFIX}{session_hash[:16]}"
 
 
-def ensure_session(session: WebSession | None, request: Any, memory: Any) -> WebSession:
-    """This tab's session, with its user created in the database (a session from another login is replaced)."""
-    name = user_name_for(request)
-    if session is None or (getattr(request, "username", None) and session.user_name != name):
+def ensure_session(
+    session: WebSession | None, request: Any, memory: Any, owner: str | None = None
+) -> WebSession:
+    """This tab's session, with its user created in the database (a session from another login is replaced).
+    `owner`: who a tab without sign-in acts for; None = each page load is its own guest."""
+    name = user_name_for(request, owner)
+    if session is None or (not name.startswith(GUEST_PREFIX) and session.user_name != name):
         session = WebSession(user_name=name)
     if session.user_id is None or memory.get_user(session.user_id) is None:
         session.user_id = memory.user(session.user_name).id

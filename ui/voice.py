@@ -8,10 +8,15 @@ may not have. So the page keeps a small recorder and player of its own (`VOICE_J
 
 - the recorder captures the microphone with an AudioWorklet and buffers 16-bit PCM; a `gr.Timer` collects
   the buffer every `HANDS_FREE_CHUNK_S` as a JSON payload (`decode_payload`), so no audio is lost when a
-  tick is late; while the page is speaking a reply the microphone is muted (it would hear itself);
+  tick is late; while the page speaks a reply the microphone stays open, cleaned of the page's own voice
+  by the browser's echo cancellation (getUserMedia constraints), and the payload says `speaking`: the
+  server then listens only for the wake word (barge-in), never for a request;
 - the player gets the reply as one growing text, one line per synthesised sentence (`ReplyStream`), and
   plays the WAV clips one after another as they arrive, so the first sentence plays while the rest is
-  still being generated and synthesised.
+  still being generated and synthesised;
+- on a barge-in the server sets a hidden textbox to `stop <turn> <heard_s>` (`barge_signal`): the page
+  stops that reply at once, ignores whatever of it still arrives, and logs how long after the microphone
+  captured the wake word's detection point (`heard_s` seconds into what it sent) playback stopped.
 """
 
 from __future__ import annotations
@@ -37,8 +42,9 @@ class MicPayload:
     on: bool  # the page's microphone is still open
     rate: int
     samples: np.ndarray  # float32 mono in [-1, 1]
-    muted: bool  # some audio was dropped because the page was speaking
+    muted: bool  # some audio was dropped because the page was speaking (pages before barge-in)
     error: str = ""  # why the page's microphone stopped, when it did
+    speaking: bool = False  # the page was speaking a reply during (part of) this audio
 
 
 def decode_payload(text: str | None) -> MicPayload | None:
@@ -64,7 +70,13 @@ def decode_payload(text: str | None) -> MicPayload | None:
         samples=samples,
         muted=bool(data.get("muted")),
         error=str(data.get("error") or "")[:200],
+        speaking=bool(data.get("speaking")),
     )
+
+
+def barge_signal(turn: str, heard_s: float) -> str:
+    """What the hidden `barge_signal` textbox carries to the page: stop this reply (see `VOICE_JS`)."""
+    return f"stop {turn} {heard_s:.3f}"
 
 
 @dataclass
@@ -101,11 +113,13 @@ VOICE_JS = r"""
   }
   registerProcessor('assistant-tap', AssistantTap);`;
   const MAX_BUFFER_S = 10;   // keep at most this much unsent audio
-  const ECHO_TAIL_MS = 400;  // keep the microphone muted this long after the page stops speaking
+  const ECHO_TAIL_MS = 400;  // the page counts as speaking this long after it stops (its echo's tail)
+  const MARKS_KEPT = 2000;   // (samples captured, time) of the last ~16 s of microphone frames
 
   const voice = {
     stream: null, ctx: null, chunks: [], buffered: 0, muted: false, error: '', timer: null,
     queue: [], seen: new Set(), turn: null, playing: false, quietSince: 0, player: null, log: [],
+    spoke: false, captured: 0, marks: [], stopped: new Set(), barges: [],
 
     // --- microphone -------------------------------------------------------------------------------
     async start(limitSeconds) {
@@ -143,7 +157,7 @@ VOICE_JS = r"""
         const denied = e && (e.name === 'NotAllowedError' || e.name === 'SecurityError');
         return 'error: ' + (denied ? 'microphone access was denied' : 'the microphone could not start (' + (e && e.message || e) + ')');
       }
-      this.chunks = []; this.buffered = 0; this.muted = false;
+      this.chunks = []; this.buffered = 0; this.muted = false; this.spoke = false; this.captured = 0; this.marks = [];
       if (limitSeconds) this.timer = setTimeout(() => this.stop('listened for the maximum time'), limitSeconds * 1000);
       return 'ok';
     },
@@ -161,7 +175,12 @@ VOICE_JS = r"""
     },
     hear(frame) {
       if (!this.stream) return;
-      if (this.speaking()) { this.muted = true; return; }
+      // Never muted: echo cancellation keeps the page's own voice out, and the server listens only for
+      // the wake word while `speaking` (barge-in).
+      if (this.speaking()) this.spoke = true;
+      this.captured += frame.length;
+      this.marks.push([this.captured, performance.now()]);
+      if (this.marks.length > MARKS_KEPT) this.marks.splice(0, this.marks.length - MARKS_KEPT);
       this.chunks.push(frame);
       this.buffered += frame.length;
       const limit = MAX_BUFFER_S * (this.ctx ? this.ctx.sampleRate : 48000);
@@ -177,8 +196,9 @@ VOICE_JS = r"""
       const bytes = new Uint8Array(pcm.buffer);
       let binary = '';
       for (let i = 0; i < bytes.length; i += 0x8000) binary += String.fromCharCode.apply(null, bytes.subarray(i, i + 0x8000));
-      const payload = {on: !!this.stream, rate: rate, muted: this.muted, error: this.error, pcm: btoa(binary)};
-      this.chunks = []; this.buffered = 0; this.muted = false;
+      const payload = {on: !!this.stream, rate: rate, muted: this.muted, speaking: this.spoke || this.speaking(),
+                       error: this.error, pcm: btoa(binary)};
+      this.chunks = []; this.buffered = 0; this.muted = false; this.spoke = false;
       return JSON.stringify(payload);
     },
 
@@ -189,6 +209,7 @@ VOICE_JS = r"""
       const head = lines[0] || '';
       if (!head.startsWith('turn ')) return;
       const turn = head.slice(5);
+      if (this.stopped.has(turn)) return;  // cut off by a barge-in: what still arrives is not played
       if (turn !== this.turn) this.reset(turn);
       for (const line of lines.slice(1)) {
         const space = line.indexOf(' ');
@@ -200,6 +221,24 @@ VOICE_JS = r"""
         this.log.push({turn, index, event: 'arrived', at: performance.now()});
       }
       if (!this.playing) this.next();
+    },
+    // --- barge-in: the server heard the wake word while this page spoke ---------------------------------
+    capturedAt(sample) {  // when the microphone frame holding this sample (counted from start) arrived
+      for (const [count, at] of this.marks) if (count >= sample) return at;
+      return null;
+    },
+    bargeIn(text) {
+      const parts = (text || '').split(' ');
+      if (parts[0] !== 'stop' || !parts[1]) return;
+      const turn = parts[1], heardS = Number(parts[2] || 0);
+      const wasPlaying = this.playing && this.turn === turn;
+      this.stopped.add(turn);
+      if (this.turn === turn) this.reset(null);
+      const at = performance.now();
+      const heardAt = this.capturedAt(Math.round(heardS * (this.ctx ? this.ctx.sampleRate : 16000)));
+      const entry = {turn, heardS, at, wasPlaying, afterDetectionMs: heardAt === null ? null : at - heardAt};
+      this.barges.push(entry);
+      this.log.push({turn, event: 'barge-in', at});
     },
     reset(turn) {
       this.turn = turn; this.queue = []; this.seen = new Set();
@@ -251,3 +290,4 @@ JS_TAKE = (
     "(payload, session, seq) => [window.assistantVoice ? window.assistantVoice.take() : '', session, seq]"
 )
 JS_PLAY = "(text) => { if (window.assistantVoice) window.assistantVoice.play(text); return []; }"
+JS_BARGE = "(text) => { if (window.assistantVoice) window.assistantVoice.bargeIn(text); return []; }"

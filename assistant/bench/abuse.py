@@ -146,7 +146,7 @@ def speech_ticks(cache_settings: Any) -> list[np.ndarray]:
 
     synth = load_synthesizer(cache_settings)
     pieces: list[np.ndarray] = []
-    for phrase in ("set a timer", "for five minutes", "and tell me a joke"):
+    for phrase in ("alexa, set a timer", "for five minutes", "and tell me a joke"):  # wakes the page
         chunks = [np.asarray(c.samples, dtype=np.float32).reshape(-1) for c in synth.stream(phrase)]
         pieces.append(resample(np.concatenate(chunks), synth.sample_rate, HANDS_FREE_RATE))
         pieces.append(np.zeros(int(0.3 * HANDS_FREE_RATE), dtype=np.float32))

@@ -1,9 +1,11 @@
 """`assistant bench asr`: word error rate on real recordings, latency and real-time factor per configuration.
 
 Data: ../shared/data/speech (LJSpeech read speech, the JFK clip, FSDD spoken digits), each with reference
-transcripts. Latency is measured on short clips (1-3 s, the voice-command case) and long ones (~10 s),
-after a warm-up, as the median of `repeats` runs. The tuning variants change one decoding knob at a time
-from the default (beam search, segment timestamps, no VAD trim) so their cost and benefit are visible.
+transcripts, and the Picovoice coffee orders (real short commands, many speakers) scored as slot-word
+recall with per-clip decode time (`assistant.bench.slots`). Latency is measured on short clips (1-3 s,
+the voice-command case) and long ones (~10 s), after a warm-up, as the median of `repeats` runs. The tuning
+variants change one decoding knob at a time from the default (beam search, segment timestamps, no VAD
+trim) so their cost and benefit are visible.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from assistant.audio import load_audio
+from assistant.bench import slots as slot_set
 from assistant.bench.wer import corpus_wer, plain_normalize
 from assistant.config import AudioSettings, Settings
 from assistant.speech.types import SAMPLE_RATE, Recognizer
@@ -110,9 +113,18 @@ def default_variants(whisper_installed: bool, tune: bool, base: bool) -> list[Va
             Variant("faster-whisper tiny.en + timestamps", {"timestamps": True}, ("ljspeech", "jfk")),
             Variant("faster-whisper tiny.en no VAD trim", {"vad_trim": False}, ("ljspeech", "jfk")),
             Variant("faster-whisper tiny.en fixed 30 s window", {"fit_window": False}),
+            Variant(
+                "faster-whisper tiny.en 30 s window, beam 5",
+                {"fit_window": False, "beam_size": 5},
+                ("ljspeech", "jfk"),
+            ),
         ]
     if base:
         variants.append(Variant("faster-whisper base greedy", {"model": "base"}))
+        if tune:
+            variants.append(
+                Variant("faster-whisper base, 16 s window floor", {"model": "base", "min_window_s": 16})
+            )
     if whisper_installed:
         variants.append(Variant("whisper (openai) tiny.en greedy", {"backend": "whisper"}))
     return variants
@@ -138,6 +150,7 @@ def bench_variant(
     repeats: int,
     normalizer: Callable[[str], str],
     advance: Callable[[], None] = lambda: None,
+    slot_clips: list[slot_set.SlotClip] | None = None,
 ) -> dict[str, Any]:
     from assistant.speech.asr import recognizers
 
@@ -145,9 +158,9 @@ def bench_variant(
     start = time.perf_counter()
     recognizer = recognizers.create(asr.backend, asr, settings.resolved_device(), settings.cache_dir)
     load_s = time.perf_counter() - start
-    _timed(
-        recognizer, latency["short"][0].audio if latency["short"] else clips["ljspeech"][0].audio
-    )  # warm-up
+    warm = [c.audio for group in (*latency.values(), *clips.values(), slot_clips or []) for c in group]
+    if warm:
+        _timed(recognizer, warm[0])  # warm-up
     result: dict[str, Any] = {
         "variant": variant.label,
         "settings": asr.model_dump(),
@@ -192,8 +205,37 @@ def bench_variant(
                 "median_rtf": round(statistics.median(ms / 1000 / s for s, ms in runs), 3),
             }
     result["latency"] = timing
+    if slot_clips:
+        result["slots"], result["slot_samples"] = bench_slots(recognizer, slot_clips, advance)
     result["samples"] = samples
     return result
+
+
+def bench_slots(
+    recognizer: Recognizer, clips: list[slot_set.SlotClip], advance: Callable[[], None] = lambda: None
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """Slot-word recall on the real spoken commands, and decode time per clip (one run each)."""
+    pairs, times, samples = [], [], []
+    for clip in clips:
+        ms, text = _timed(recognizer, clip.audio)
+        pairs.append((clip.slots, text))
+        times.append(ms)
+        samples.append({"clip": clip.name, "slots": clip.slots, "hypothesis": text, "ms": round(ms, 1)})
+        advance()
+    recall = slot_set.score(pairs)
+    summary = {
+        "clips": len(clips),
+        "slot_values": recall.values,
+        "slot_values_found": recall.values_found,
+        "slot_recall": round(recall.rate, 4),
+        "slot_words": recall.words,
+        "slot_words_found": recall.words_found,
+        "slot_word_recall": round(recall.word_rate, 4),
+        "median_audio_s": round(statistics.median(c.seconds for c in clips), 2),
+        "p50_ms": round(statistics.median(times), 1),
+        "p90_ms": round(float(np.percentile(times, 90)), 1),
+    }
+    return summary, samples
 
 
 def machine_info() -> dict[str, Any]:
@@ -205,8 +247,10 @@ def machine_info() -> dict[str, Any]:
     }
 
 
-def work_units(variants: list[Variant], clips: dict[str, list[Clip]], latency: dict[str, list[Clip]]) -> int:
-    per_latency = sum(len(group) for group in latency.values())
+def work_units(
+    variants: list[Variant], clips: dict[str, list[Clip]], latency: dict[str, list[Clip]], slot_clips: int = 0
+) -> int:
+    per_latency = sum(len(group) for group in latency.values()) + slot_clips
     return sum(sum(len(clips.get(n, [])) for n in v.wer_sets) + per_latency for v in variants)
 
 
@@ -221,11 +265,15 @@ def table_row(run: dict[str, Any]) -> list[str]:
         return f"{lat[name]['median_ms']:.0f}" if name in lat else "-"
 
     long = f"{ms('long')} ({lat['long']['median_rtf']:.2f})" if "long" in lat else "-"
+    slots = run.get("slots")
     return [
         run["variant"],
         w("ljspeech"),
         w("jfk"),
         w("fsdd"),
+        f"{slots['slot_recall']:.1%} ({slots['slot_values_found']}/{slots['slot_values']})" if slots else "-",
+        f"{slots['slot_word_recall']:.1%}" if slots else "-",
+        f"{slots['p50_ms']:.0f}" if slots else "-",
         ms("short"),
         ms("command_2s"),
         long,

@@ -37,40 +37,70 @@ def bench_asr(
         bool, typer.Option(help="Also run the decoding variants (beam, timestamps, no VAD).")
     ] = True,
     base: Annotated[bool, typer.Option(help="Also run the offline Whisper base model.")] = True,
+    slots: Annotated[
+        bool, typer.Option(help="Score slot-word recall on the real spoken commands (picovoice_dev).")
+    ] = True,
+    slots_only: Annotated[
+        bool, typer.Option(help="Only the spoken-command slot recall (skip read-speech WER and latency).")
+    ] = False,
+    slot_limit: Annotated[int, typer.Option(help="Spoken commands to score (0 = all 200).")] = 0,
 ) -> None:
-    """Recognition: WER (Whisper-normalised and plain) on real recordings; latency and RTF, short and long."""
+    """Recognition: WER (Whisper-normalised and plain) on real recordings; latency and RTF, short and long;
+    slot-word recall and decode time on real spoken commands."""
     import importlib.util
 
     from rich.table import Table
 
     from assistant.bench import asr as bench
+    from assistant.bench import slots as slot_set
     from assistant.bench.wer import whisper_normalizer
     from assistant.cli_state import settings_from
-    from assistant.console import console, fail, progress_bar, status
+    from assistant.console import console, err_console, fail, progress_bar, status
 
     settings = settings_from(ctx)
     folder = data or bench.data_dir()
     if not folder.is_dir():
         fail(f"No speech data at {folder}; pass --data or set ASSISTANT_SPEECH_DATA.")
-    with status("Loading clips and synthesising the command clips…"):
-        clips = bench.load_clips(folder, fsdd_limit or None)
-        latency = bench.latency_clips(clips, bench.synth_commands(settings))
+    slot_folder = folder / slot_set.FOLDER
+    slot_clips: list = []
+    if slots or slots_only:
+        if slot_folder.is_dir():
+            with status("Loading the spoken commands…"):
+                try:
+                    slot_clips = slot_set.load_slot_clips(slot_folder, slot_limit or None)
+                except slot_set.SlotDataError as exc:
+                    fail(str(exc))
+        elif slots_only:
+            fail(f"No spoken-command set at {slot_folder}; --slots-only needs it (see --data).")
+        else:
+            err_console.print(f"[yellow]No spoken-command set at {slot_folder}: slot recall skipped.[/]")
+    clips: dict = {}
+    latency: dict = {}
+    if not slots_only:
+        with status("Loading clips and synthesising the command clips…"):
+            clips = bench.load_clips(folder, fsdd_limit or None)
+            latency = bench.latency_clips(clips, bench.synth_commands(settings))
     normalizer_name, normalizer = whisper_normalizer()
     variants = bench.default_variants(importlib.util.find_spec("whisper") is not None, tune, base)
     report: dict = {
         "machine": bench.machine_info(),
         "normalizer": normalizer_name,
         "data": str(folder),
+        "slot_set": {"folder": str(slot_folder), "clips": len(slot_clips), "source": slot_set.ATTRIBUTION}
+        if slot_clips
+        else None,
         "runs": [],
     }
     with progress_bar() as progress:
-        task = progress.add_task("ASR benchmark", total=bench.work_units(variants, clips, latency))
+        units = bench.work_units(variants, clips, latency, len(slot_clips))
+        task = progress.add_task("ASR benchmark", total=units)
         for variant in variants:
             progress.update(task, description=variant.label)
             try:
                 run = bench.bench_variant(
-                    settings, variant, clips, latency, repeats, normalizer, lambda: progress.advance(task)
-                )
+                    settings, variant, clips, latency, repeats, normalizer, lambda: progress.advance(task),
+                    slot_clips,
+                )  # fmt: skip
             except Exception as exc:  # one backend failing (e.g. not installed) must not sink the report
                 run = {"variant": variant.label, "error": str(exc)}
             report["runs"].append(run)
@@ -79,16 +109,27 @@ def bench_asr(
     table = Table(
         title=f"ASR benchmark ({report['machine']['cpus_usable']} CPUs, WER normaliser: {normalizer_name})"
     )
-    for column in ("variant", "LJSpeech WER", "JFK WER", "digits WER", "short 1-3 s ms", "2 s cmd ms",
-                   "long ms (RTF)", "load s"):  # fmt: skip
-        table.add_column(column, justify="left" if column == "variant" else "right")
+    columns = ("variant", "LJSpeech WER", "JFK WER", "digits WER", "cmd slot recall", "slot words",
+               "cmd p50 ms", "short 1-3 s ms", "2 s cmd ms", "long ms (RTF)", "load s")  # fmt: skip
+    rows = {id(run): bench.table_row(run) for run in report["runs"] if "error" not in run}
+    shown = [
+        i for i, _ in enumerate(columns) if not rows or i == 0 or any(r[i] != "-" for r in rows.values())
+    ]
+    for i in shown:  # a column no run measured (e.g. WER under --slots-only) is left out
+        table.add_column(columns[i], justify="left" if i == 0 else "right")
     for run in report["runs"]:
         if "error" in run:
-            table.add_row(run["variant"], f"[red]{run['error']}[/]", *[""] * 6)
+            table.add_row(run["variant"], f"[red]{run['error']}[/]", *[""] * (len(shown) - 2))
             continue
-        table.add_row(*bench.table_row(run))
+        table.add_row(*[rows[id(run)][i] for i in shown])
     console.print(table)
     console.print("WER cells: Whisper-normalised / plain lower-case no-punctuation.")
+    if slot_clips:
+        console.print(
+            "cmd slot recall: slot values heard word for word in real spoken commands (picovoice_dev, "
+            "SOURCE.md's normalisation); slot words: single slot words heard; cmd p50: decode ms per clip. "
+            f"Data: {slot_set.ATTRIBUTION}"
+        )
     _write_report(report, out)
 
 
@@ -509,3 +550,29 @@ def bench_wake(
     report["machine"]["load_average_end"] = [round(x, 2) for x in os.getloadavg()]
     bench.print_report(report)
     _write_report(report, out)
+
+
+@app.command("recall")
+def bench_recall(
+    ctx: typer.Context,
+    out: Annotated[Path, typer.Option(help="JSON report path.")] = Path("reports/bench_recall.json"),
+    conversations: Annotated[int, typer.Option(min=1, max=22, help="Scripted long conversations.")] = 20,
+    filler_turns: Annotated[
+        int, typer.Option(min=0, max=400, help="Turns of small talk after the detail.")
+    ] = 40,
+) -> None:
+    """Questions about details said 40+ turns back in an earlier conversation, asked after a restart, with
+    the generator's recall of earlier turns on and off: detail in the prompt, in the reply, first-token ms."""
+    from assistant.bench import recall as bench
+    from assistant.cli_state import settings_from
+    from assistant.console import fail, status
+
+    settings = settings_from(ctx)
+    try:
+        with status(f"Asking {conversations} scripted questions with and without recall…"):
+            runs = bench.run(settings, conversations, filler_turns)
+    except Exception as exc:  # a generator or encoder that cannot load: say so, no traceback
+        fail(f"The recall benchmark could not run: {str(exc)[:300]}")
+        return
+    bench.print_report(runs)
+    _write_report(bench.report(settings, runs), out)

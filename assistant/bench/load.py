@@ -171,13 +171,17 @@ class LocalServer:
         with socket.socket() as sock:
             sock.bind(("127.0.0.1", 0))
             port = int(sock.getsockname()[1])
-        env = {k: v for k, v in os.environ.items() if k != "ASSISTANT_DATABASE_URL"} | {
-            "ASSISTANT_DATA_DIR": str(self.data_dir),
-            "ASSISTANT_CACHE_DIR": str(self.settings.cache_dir),
-            "ASSISTANT_NLU__MODEL": self.settings.nlu.model,
-            "HF_HUB_OFFLINE": "1",
-            "GRADIO_ANALYTICS_ENABLED": "False",
-        }
+        env = (
+            {k: v for k, v in os.environ.items() if k != "ASSISTANT_DATABASE_URL"}
+            | {
+                "ASSISTANT_DATA_DIR": str(self.data_dir),
+                "ASSISTANT_CACHE_DIR": str(self.settings.cache_dir),
+                "ASSISTANT_NLU__MODEL": self.settings.nlu.model,
+                "ASSISTANT_WEB__GUEST_TABS": "true",  # each simulated tab is its own user, as `verify_stored` reads
+                "HF_HUB_OFFLINE": "1",
+                "GRADIO_ANALYTICS_ENABLED": "False",
+            }
+        )
         log = (self.data_dir / "server.log").open("wb")
         self.process = subprocess.Popen(
             [sys.executable, "-m", "assistant.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],

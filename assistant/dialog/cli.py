@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from assistant.cli_state import login_name, settings_from
+from assistant.cli_state import settings_from
 from assistant.console import console, err_console, fail, status
 
 HELP = """[bold]Commands[/]: /nlu NAME (switch intent model; /nlu alone lists them), /history (this conversation),
@@ -21,7 +21,8 @@ def chat(
         bool, typer.Option("--json", help="With --once: print the turn's events as JSON lines.")
     ] = False,
     user: Annotated[
-        str | None, typer.Option("--user", help="Who is talking (default: your login name).")
+        str | None,
+        typer.Option("--user", help="Who is talking (default: the owner setting, your login name)."),
     ] = None,
     conversation: Annotated[
         int | None, typer.Option("--conversation", help="Resume this conversation id.")
@@ -35,7 +36,7 @@ def chat(
     from assistant.pipeline import Pipeline
 
     settings = settings_from(ctx, {"nlu": {"model": nlu}, "generator": {"backend": generator}})
-    user = user or login_name()
+    user = user or settings.owner
     try:
         pipeline = Pipeline(settings)
     except DatabaseError as exc:

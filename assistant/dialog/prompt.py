@@ -31,12 +31,17 @@ def build_messages(
     history: History | None = None,
     *,
     persona: str = PERSONA,
+    recalled: str | None = None,
 ) -> list[Message]:
     """[system, (user, assistant) * earlier turns, user] for `Generator.stream`.
 
     `history` is oldest first, as (user, assistant) pairs or Messages, and already the window the prompt
     should see: the caller picks it once (`history_window`, when the turns are read from memory); each
     message is capped here, and the backend fits the whole to its context in tokens (`fit_prompt`).
+
+    `recalled` (earlier turns from any conversation: assistant.dialog.recall, already within its budget) is
+    a system message right before the newest request: next to the question for a small model, and after
+    the history, so the prompt's prefix stays the one the generator's key/value cache holds.
     """
     system = [persona.strip()]
     fact_lines = _fact_lines(facts or {})
@@ -44,6 +49,8 @@ def build_messages(
         system.append("What you know about the user:\n" + "\n".join(fact_lines))
     messages = [Message("system", "\n\n".join(system))]
     messages.extend(_history_messages(history or []))
+    if recalled and recalled.strip():
+        messages.append(Message("system", recalled.strip()))
     messages.append(Message("user", clip(user_text.strip(), MAX_USER_CHARS) or "…"))
     return messages
 

@@ -1,10 +1,18 @@
 """Fires timers, alarms and reminders: a background thread claims due rows from the memory (each fires
 exactly once, even with several processes) and hands them to the registered callbacks (the CLI speaks,
-the UI notifies). It sleeps on an Event between polls, so it never spins, and stops at once."""
+the UI notifies). It sleeps on an Event between polls, so it never spins, and stops at once.
+
+Several replicas on one database each run one: a poll leases due rows under this scheduler's id (no two
+replicas lease the same row), delivers them, then settles them as fired. A replica killed between lease and
+settle leaves leases that run out after `lease_s`; another replica then fires those rows. A replica killed
+after delivering but before settling would deliver them twice; that gap is one short transaction."""
 
 from __future__ import annotations
 
 import logging
+import os
+import secrets
+import socket
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -13,6 +21,7 @@ from datetime import UTC, datetime, tzinfo
 from assistant.dialog.skills import reminders as reminder_skill
 from assistant.dialog.skills import timer_words
 from assistant.memory import DatabaseError, Memory
+from assistant.memory.skill_state import DEFAULT_LEASE_S
 
 log = logging.getLogger(__name__)
 
@@ -34,12 +43,24 @@ class Alert:
 class Scheduler:
     """`subscribe(callback, user_id=None)`, then `start()`; `stop()` when done (or use it as a context)."""
 
-    def __init__(self, memory: Memory, tz: tzinfo | None = None, interval_s: float = 0.5) -> None:
+    def __init__(
+        self,
+        memory: Memory,
+        tz: tzinfo | None = None,
+        interval_s: float = 0.5,
+        lease_s: float = DEFAULT_LEASE_S,
+        owner: str | None = None,
+    ) -> None:
         if interval_s <= 0:
             raise ValueError("interval_s must be positive")
+        if lease_s <= 0:
+            raise ValueError("lease_s must be positive")
         self.memory = memory
         self.tz = tz or UTC
         self.interval_s = interval_s
+        self.lease_s = lease_s
+        # who holds a lease: unique per scheduler, readable in the database (host, process)
+        self.owner = owner or f"{socket.gethostname()[:60]}:{os.getpid()}:{secrets.token_hex(4)}"
         self._subscribers: list[tuple[Callback, int | None]] = []
         self._lock = threading.Lock()
         self._wake = threading.Event()
@@ -107,11 +128,15 @@ class Scheduler:
         users = {user for _, user in subscribers}
         scopes: list[int | None] = [None] if None in users else sorted(u for u in users if u is not None)
         alerts: list[Alert] = []
+        timer_ids: list[int] = []
+        reminder_ids: list[int] = []
         local_now = now.astimezone(self.tz)
         for scope in scopes:
             try:
-                timers = self.memory.claim_due_timers(now, scope, self.tz)
-                reminders = self.memory.claim_due_reminders(now, scope)
+                timers = self.memory.lease_due_timers(now, self.owner, self.lease_s, scope)
+                timer_ids += [t.id for t in timers]
+                reminders = self.memory.lease_due_reminders(now, self.owner, self.lease_s, scope)
+                reminder_ids += [r.id for r in reminders]
             except DatabaseError:
                 log.exception("scheduler could not read the memory")
                 continue
@@ -123,10 +148,16 @@ class Scheduler:
                     Alert("reminder", r.id, r.user_id, reminder_skill.alert_text(r), r.due_at or now, r.text)
                 )
         for alert in sorted(alerts, key=lambda a: a.due_at):
+            log.info("alert %s %s for user %s fired by %s", alert.kind, alert.id, alert.user_id, self.owner)
             for callback, user in subscribers:
                 if user is None or user == alert.user_id:
                     try:
                         callback(alert)
                     except Exception:
                         log.exception("scheduler callback failed for %s %s", alert.kind, alert.id)
+        try:
+            self.memory.settle_timers(timer_ids, self.owner, now, self.tz)
+            self.memory.settle_reminders(reminder_ids, self.owner, now)
+        except DatabaseError:  # the leases run out and the rows fire again: late twice beats never
+            log.exception("scheduler could not mark delivered alerts as fired")
         return alerts

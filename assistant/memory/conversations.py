@@ -3,7 +3,7 @@ writes. Every method is one short transaction and filters on the user's id."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,11 +19,13 @@ from assistant.memory.models import (
     Reminder,
     Timer,
     Turn,
+    TurnVector,
     User,
     UserFact,
     UserList,
     utcnow,
 )
+from assistant.memory.recall import pack_vector
 from assistant.memory.records import ConversationRecord, NewTurn, TurnRecord, UserRecord
 
 
@@ -65,7 +67,7 @@ class Conversations:
             # Explicit deletes as well as the FK cascade, so a database with foreign keys off is also clean.
             list_ids = select(UserList.id).where(UserList.user_id == user_id)
             session.execute(delete(ListItem).where(ListItem.list_id.in_(list_ids)))
-            for model in (Turn, Conversation, Timer, Reminder, CalendarEvent, UserList, UserFact):
+            for model in (TurnVector, Turn, Conversation, Timer, Reminder, CalendarEvent, UserList, UserFact):
                 session.execute(delete(model).where(model.user_id == user_id))
             return session.execute(delete(User).where(User.id == user_id)).rowcount > 0
 
@@ -150,6 +152,8 @@ class Conversations:
             owned = select(Conversation.id).where(
                 Conversation.id == conversation_id, Conversation.user_id == user_id
             )
+            turns = select(Turn.id).where(Turn.conversation_id.in_(owned))
+            session.execute(delete(TurnVector).where(TurnVector.turn_id.in_(turns)))
             session.execute(delete(Turn).where(Turn.conversation_id.in_(owned)))
             result = session.execute(
                 delete(Conversation).where(
@@ -160,8 +164,17 @@ class Conversations:
 
     # --- turns --------------------------------------------------------------------------------------
 
-    def append_turn(self, user_id: int, conversation_id: int, turn: NewTurn) -> TurnRecord:
-        """Store a finished turn. Returns only after the transaction committed."""
+    def append_turn(
+        self,
+        user_id: int,
+        conversation_id: int,
+        turn: NewTurn,
+        vector: Any = None,
+        backfill: Sequence[tuple[int, Any]] = (),
+    ) -> TurnRecord:
+        """Store a finished turn (and, given one, its request's sentence vector for recall, plus the
+        vectors a recall made for this user's earlier turns: see assistant.memory.recall). Returns only
+        after the transaction committed."""
         check_text(turn.user_text, "The request text")
         check_text(turn.reply_text, "The reply text")
         if turn.input_kind not in ("text", "voice"):
@@ -185,13 +198,39 @@ class Conversations:
                 answered_by=turn.answered_by,
                 timings_ms={k: float(v) for k, v in turn.timings_ms.items()},
                 created_at=now,
+                interrupted=turn.interrupted,
             )
             session.add(row)
             session.execute(
                 update(Conversation).where(Conversation.id == conversation_id).values(updated_at=now)
             )
             session.flush()
+            if vector is not None:
+                session.add(TurnVector(turn_id=row.id, user_id=user_id, vector=pack_vector(vector)))
+            self._store_backfill(session, user_id, backfill)
             return self._turn_record(row)
+
+    @staticmethod
+    def _store_backfill(session: Any, user_id: int, backfill: Sequence[tuple[int, Any]]) -> None:
+        """Vectors made for earlier turns of this user's that still have none (another process may have
+        stored one meanwhile, or the turn may be gone: both are skipped)."""
+        if not backfill:
+            return
+        ids = [turn_id for turn_id, _ in backfill]
+        mine = set(session.scalars(select(Turn.id).where(Turn.id.in_(ids), Turn.user_id == user_id)))
+        done = set(session.scalars(select(TurnVector.turn_id).where(TurnVector.turn_id.in_(ids))))
+        for turn_id, vector in backfill:
+            if turn_id in mine and turn_id not in done:
+                session.add(TurnVector(turn_id=turn_id, user_id=user_id, vector=pack_vector(vector)))
+
+    def mark_interrupted(self, user_id: int, turn_id: int) -> bool:
+        """The user cut this turn's spoken reply off after it was stored (barge-in while the last sentences
+        played); False when no such turn of this user exists."""
+        with self.db.write() as session:
+            result = session.execute(
+                update(Turn).where(Turn.id == turn_id, Turn.user_id == user_id).values(interrupted=True)
+            )
+            return result.rowcount > 0
 
     def recent_turns(self, user_id: int, conversation_id: int, n: int = 10) -> list[TurnRecord]:
         """The last `n` turns of a conversation, oldest first (the generator's context)."""
@@ -295,4 +334,5 @@ class Conversations:
             answered_by=row.answered_by,
             timings_ms=dict(row.timings_ms or {}),
             created_at=row.created_at,
+            interrupted=bool(row.interrupted),
         )

@@ -17,6 +17,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Text,
@@ -106,8 +107,22 @@ class Turn(Base):
     answered_by: Mapped[str | None] = mapped_column(String(100))
     timings_ms: Mapped[dict[str, float]] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # the user cut the spoken reply off (barge-in): reply_text is what was made before it stopped
+    interrupted: Mapped[bool] = mapped_column(Boolean, default=False)
 
     conversation: Mapped[Conversation] = relationship(back_populates="turns")
+
+
+class TurnVector(Base):
+    """A MiniLM sentence vector of a turn's request (normalised float16), for recalling earlier turns by
+    meaning across conversations (assistant.memory.recall). Its own table, so turns stay lean and a turn
+    stored without one (another front end, the encoder off) is simply not recalled."""
+
+    __tablename__ = "turn_vectors"
+
+    turn_id: Mapped[int] = mapped_column(ForeignKey("turns.id", ondelete="CASCADE"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    vector: Mapped[bytes] = mapped_column(LargeBinary)
 
 
 class Timer(Base):
@@ -127,6 +142,9 @@ class Timer(Base):
     status: Mapped[str] = mapped_column(String(16), default="active")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     repeat: Mapped[str | None] = mapped_column(String(100))
+    # a scheduler's lease while it delivers the alert (several replicas on one database; see skill_state)
+    claimed_by: Mapped[str | None] = mapped_column(String(100))
+    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class Reminder(Base):
@@ -138,6 +156,8 @@ class Reminder(Base):
     due_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     status: Mapped[str] = mapped_column(String(16), default="active")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    claimed_by: Mapped[str | None] = mapped_column(String(100))
+    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class CalendarEvent(Base):
@@ -190,4 +210,19 @@ class UserFact(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     key: Mapped[str] = mapped_column(String(100))
     value: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class Account(Base):
+    """Someone who may sign in (web app) or call the API with their own token. The memory's user of the same
+    name holds their data; an account is kept apart from it so "Forget me" erases the data, not the login."""
+
+    __tablename__ = "accounts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(300))  # scrypt, salted (assistant.accounts.hashing)
+    token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)  # sha256 of the API token
+    token_created_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -38,6 +38,7 @@ class NewTurn:
     slots: dict[str, Any] = field(default_factory=dict)
     answered_by: str | None = None  # skill name or generator name
     timings_ms: dict[str, float] = field(default_factory=dict)
+    interrupted: bool = False  # the user cut the reply off (barge-in): reply_text is what was made by then
 
 
 @dataclass(frozen=True)
@@ -56,6 +57,7 @@ class TurnRecord:
     answered_by: str | None
     timings_ms: dict[str, float]
     created_at: datetime
+    interrupted: bool = False  # the user cut the spoken reply off (barge-in)
 
 
 @dataclass(frozen=True)

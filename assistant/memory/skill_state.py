@@ -4,9 +4,9 @@ one short transaction and filters on the user's id."""
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import UTC, datetime, tzinfo
+from datetime import UTC, datetime, timedelta, tzinfo
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import Select, delete, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
@@ -27,6 +27,9 @@ from assistant.memory.models import (
 )
 from assistant.memory.records import EventRecord, ListItemRecord, ListRecord, ReminderRecord, TimerRecord
 from assistant.memory.recurrence import next_occurrence, repeat_days, repeat_name
+
+DEFAULT_LEASE_S = 60.0  # longer than any delivery takes; a dead replica's due rows wait at most this long
+CLAIM_BATCH = 100  # rows leased per poll and kind: short transactions, the rest on the next poll
 
 
 class SkillState:
@@ -88,29 +91,110 @@ class SkillState:
         self, now: datetime, user_id: int | None = None, tz: tzinfo | None = None
     ) -> list[TimerRecord]:
         """Mark active timers due by `now` as fired and return them: each fires exactly once. A recurring
-        alarm is returned as fired and stays active, moved to its next occurrence (local time in `tz`)."""
+        alarm is returned as fired and stays active, moved to its next occurrence (local time in `tz`).
+        One transaction (lease and settle at once): for a caller that delivers nothing that can be lost."""
         return self._claim_due(Timer, now, user_id, tz or UTC)
+
+    def lease_due_timers(
+        self, now: datetime, owner: str, lease_s: float = DEFAULT_LEASE_S, user_id: int | None = None
+    ) -> list[TimerRecord]:
+        """Lease active timers due by `now` that nobody holds a live lease on, for `owner` until
+        `now + lease_s`; deliver them, then `settle_timers`. Two replicas never lease the same row; a row
+        whose owner died (never settled) is leased again once its lease runs out."""
+        rows = self._lease_due(Timer, now, owner, lease_s, user_id)
+        return [replace(self._timer_record(row), status="fired") for row in rows]
+
+    def settle_timers(self, ids: list[int], owner: str, now: datetime, tz: tzinfo | None = None) -> int:
+        """Timers `owner` leased and delivered: fired (a recurring alarm moves to its next occurrence and
+        stays active). Rows no longer leased by `owner` (cancelled, or re-leased after the lease ran out)
+        are left alone. Returns how many were settled."""
+        return self._settle(Timer, ids, owner, now, tz or UTC)
+
+    def lease_due_reminders(
+        self, now: datetime, owner: str, lease_s: float = DEFAULT_LEASE_S, user_id: int | None = None
+    ) -> list[ReminderRecord]:
+        """As `lease_due_timers`, for reminders with a time."""
+        rows = self._lease_due(Reminder, now, owner, lease_s, user_id)
+        return [replace(self._reminder_record(row), status="fired") for row in rows]
+
+    def settle_reminders(self, ids: list[int], owner: str, now: datetime) -> int:
+        """As `settle_timers`, for reminders."""
+        return self._settle(Reminder, ids, owner, now, UTC)
+
+    @staticmethod
+    def _due(model: type[Timer] | type[Reminder], now: datetime, user_id: int | None) -> Select:
+        """Active rows due by `now` with no live lease, oldest first, locked for this transaction. On
+        PostgreSQL, rows another transaction holds are skipped (FOR UPDATE SKIP LOCKED); SQLite has no row
+        locks but serialises write transactions (BEGIN IMMEDIATE), which is as strong."""
+        statement = select(model).where(
+            model.status == "active",
+            model.due_at.is_not(None),
+            model.due_at <= now,
+            or_(model.claimed_until.is_(None), model.claimed_until <= now),
+        )
+        if user_id is not None:
+            statement = statement.where(model.user_id == user_id)
+        statement = statement.order_by(model.due_at, model.id).limit(CLAIM_BATCH)
+        return statement.with_for_update(skip_locked=True)
+
+    def _lease_due(
+        self,
+        model: type[Timer] | type[Reminder],
+        now: datetime,
+        owner: str,
+        lease_s: float,
+        user_id: int | None,
+    ) -> list:
+        check_aware(now, "now")
+        if lease_s <= 0:
+            raise MemoryInputError("A lease must last a positive number of seconds.")
+        owner = check_text(owner, "A scheduler id", 100)
+        with self.db.write() as session:
+            rows = session.scalars(self._due(model, now, user_id)).all()
+            until = now + timedelta(seconds=lease_s)
+            for row in rows:
+                row.claimed_by, row.claimed_until = owner, until
+            session.flush()
+            return list(rows)
+
+    def _settle(
+        self, model: type[Timer] | type[Reminder], ids: list[int], owner: str, now: datetime, tz: tzinfo
+    ) -> int:
+        if not ids:
+            return 0
+        check_aware(now, "now")
+        with self.db.write() as session:
+            rows = session.scalars(
+                select(model)
+                .where(model.id.in_(ids), model.claimed_by == owner, model.status == "active")
+                .with_for_update()
+            ).all()
+            for row in rows:
+                self._fire(row, now, tz)  # claimed_by stays: which replica fired it
+            return len(rows)
+
+    @staticmethod
+    def _fire(row: Timer | Reminder, now: datetime, tz: tzinfo) -> None:
+        row.claimed_until = None
+        if isinstance(row, Timer) and row.repeat:
+            row.due_at = next_occurrence(row.due_at, row.repeat, tz, now)
+        else:
+            row.status = "fired"
 
     def _claim_due(
         self, model: type[Timer] | type[Reminder], now: datetime, user_id: int | None, tz: tzinfo = UTC
     ) -> list:
-        """Flip active rows due by `now` to 'fired' in one write transaction (so two pollers never share)."""
+        """Fire rows due by `now` in one write transaction (so two pollers never share one)."""
         check_aware(now, "now")
         with self.db.write() as session:
-            statement = select(model).where(
-                model.status == "active", model.due_at.is_not(None), model.due_at <= now
-            )
-            if user_id is not None:
-                statement = statement.where(model.user_id == user_id)
-            rows = session.scalars(statement.order_by(model.due_at, model.id)).all()
+            rows = session.scalars(self._due(model, now, user_id)).all()
             fired = []
             for row in rows:
-                if isinstance(row, Timer) and row.repeat:
+                if isinstance(row, Timer):
                     fired.append(replace(self._timer_record(row), status="fired"))
-                    row.due_at = next_occurrence(row.due_at, row.repeat, tz, now)
-                    continue
-                row.status = "fired"
-                fired.append(self._timer_record(row) if isinstance(row, Timer) else row)
+                else:
+                    fired.append(row)
+                self._fire(row, now, tz)
             session.flush()
             return fired
 

@@ -56,16 +56,18 @@ def _thread_count() -> int:
     return max(1, min(len(os.sched_getaffinity(0)), 8))
 
 
-def encoder_window(seconds: float) -> int:
+def encoder_window(seconds: float, min_window_s: int = MIN_WINDOW_S) -> int:
     """Seconds of encoder input for a clip: fitted to short clips, Whisper's 30 s for long ones.
 
     Whisper pads every input to 30 s, so a 2 s command pays for 28 s of silence in the encoder (most of
     the time on CPU). CTranslate2 encodes a shorter window. Measured on the LJSpeech clips: with 3 s of
     padding WER 2.0% (30 s window: 3.0%) at a quarter of the CPU time; with 1 s, Whisper sometimes
     repeated the sentence to fill the window (6.1%), and in windows under 8 s short commands came out
-    repeated. `repeats_itself` catches what still slips through.
+    repeated. `repeats_itself` catches what still slips through. On real short commands from many
+    speakers (picovoice_dev) the window costs more than on read speech: tiny.en hears 81% of the slot words
+    in an 8 s window, 84% in 12-20 s and 87% in 30 s (`asr.min_window_s` raises the floor).
     """
-    return min(WHISPER_WINDOW_S, max(MIN_WINDOW_S, math.ceil(seconds + WINDOW_PAD_S)))
+    return min(WHISPER_WINDOW_S, max(min_window_s, math.ceil(seconds + WINDOW_PAD_S)))
 
 
 def repeats_itself(text: str) -> bool:
@@ -186,15 +188,20 @@ class FasterWhisperRecognizer(_WhisperRecognizer):
                 ) from None
 
     def _decode(self, audio: np.ndarray):
-        window = encoder_window(len(audio) / SAMPLE_RATE) if self.settings.fit_window else WHISPER_WINDOW_S
+        settings = self.settings
+        window = (
+            encoder_window(len(audio) / SAMPLE_RATE, settings.min_window_s)
+            if settings.fit_window
+            else WHISPER_WINDOW_S
+        )
         decoded = self._decode_in(audio, window, self.settings.timestamps)
         if window < WHISPER_WINDOW_S and repeats_itself(decoded[0]):
             # Timestamp tokens tie the text to the audio's time, which stops the filling loop: on the e2e
             # requests this fixed every repeat at 1/3 the cost of the full window (+30 ms vs +500 ms).
-            if not self.settings.timestamps:
+            if not settings.timestamps:
                 decoded = self._decode_in(audio, window, True)
             if repeats_itself(decoded[0]):
-                return self._decode_in(audio, WHISPER_WINDOW_S, self.settings.timestamps)
+                return self._decode_in(audio, WHISPER_WINDOW_S, settings.timestamps)
         return decoded
 
     def _decode_in(self, audio: np.ndarray, window: int, timestamps: bool):
@@ -206,6 +213,7 @@ class FasterWhisperRecognizer(_WhisperRecognizer):
                 beam_size=settings.beam_size,
                 without_timestamps=not timestamps,
                 condition_on_previous_text=False,
+                initial_prompt=settings.prompt or None,
                 vad_filter=False,
                 chunk_length=window,
                 # a fitted window bounds a runaway loop's cost: no one says 12 tokens a second
@@ -269,6 +277,7 @@ class OpenAIWhisperRecognizer(_WhisperRecognizer):
             best_of=None if settings.beam_size > 1 else 5,
             without_timestamps=not settings.timestamps,
             condition_on_previous_text=False,
+            initial_prompt=settings.prompt or None,
             fp16=self.device == "cuda",
             verbose=None,
         )

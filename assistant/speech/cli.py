@@ -154,7 +154,8 @@ def talk(
     ] = False,
 ) -> None:
     """Hands-free: say the wake word ("Alexa") and a request, hear the reply, follow up within a few seconds
-    without the wake word. Say "stop" to cut a reply short; Ctrl+C to quit."""
+    without the wake word. Say "stop" or the wake word to cut a reply short (barge-in; the wake word then
+    takes a new request); Ctrl+C to quit. With --input and --output, replies play on the file's clock."""
     import threading
 
     from assistant.audio import AudioError, load_audio, write_wav
@@ -252,7 +253,6 @@ def _responder(settings, synth, player=None, as_json: bool = False):  # type: ig
     With a live speaker (`player`), timers and reminders that fire are spoken too. With `as_json` every
     event of the turn is printed as one JSON object (audio as its duration, see `event_to_dict`).
     """
-    from assistant.cli_state import login_name
     from assistant.events import (
         AudioEvent,
         ErrorEvent,
@@ -267,7 +267,7 @@ def _responder(settings, synth, player=None, as_json: bool = False):  # type: ig
     pipeline = Pipeline(settings)
     with status("Loading the assistant..."):
         pipeline.runtime.warm_up(speech=False)
-    user = login_name()
+    user = settings.owner  # the same user as `chat`, the web app and the API on this machine
     conversation: dict[str, int | None] = {"id": None}
     if player is not None:
         me = pipeline.memory.user(user)
@@ -278,8 +278,10 @@ def _responder(settings, synth, player=None, as_json: bool = False):  # type: ig
 
         pipeline.runtime.on_notification(speak_alert, user_id=me.id)
 
-    def respond(text: str):  # type: ignore[no-untyped-def]
-        request = TurnRequest(user=user, text=text, conversation_id=conversation["id"], speak=True)
+    def respond(text: str, cancel=None):  # type: ignore[no-untyped-def]
+        request = TurnRequest(
+            user=user, text=text, conversation_id=conversation["id"], speak=True, cancel=cancel
+        )
         reply: list[str] = []
         for event in pipeline.run(request):
             if as_json:

@@ -9,8 +9,11 @@ also use `echo_responder`, which says the transcript back. Listening goes throug
 starts recognition at the speaker's first pause and can end a whole request early.
 
 While a reply plays the microphone stays open, but without echo cancellation the assistant would hear
-itself, so during playback only a stop command ("stop", "cancel", "be quiet"...) is acted on: it cuts the
-reply off. Everything else heard while speaking is reported and ignored.
+itself, so during playback only the wake word and a stop command ("stop", "cancel", "be quiet"...) are
+acted on: either cuts the reply off (barge-in). Everything else heard while speaking is reported and
+ignored. A barge-in cancels the reply's `CancelToken`: the turn's generator and synthesiser stop making
+what has not been played, and the turn is stored as interrupted (see `assistant.cancel`). After the wake
+word the request that follows it is taken, as after any wake.
 
 With a `WakeGate` (settings.wake.enabled, the default for `assistant talk`) the session sleeps until the
 wake word: only the wake-word model hears the audio, so idle listening costs well under 1% of a core. The
@@ -33,13 +36,14 @@ from typing import Literal, Protocol
 import numpy as np
 
 from assistant.audio import AudioError, resample
+from assistant.cancel import CancelToken
 from assistant.speech.ahead import HeardAhead, use_or_transcribe
 from assistant.speech.endpoint import Endpointer, Heard
 from assistant.speech.types import SAMPLE_RATE, AudioChunk, Recognizer, Synthesizer, Transcript
 from assistant.speech.vad import EndOfSpeechDetector
 from assistant.speech.wake import WakeEvent, WakeGate, strip_wake_phrase
 
-Responder = Callable[[str], Iterator[AudioChunk]]
+Responder = Callable[[str, CancelToken], Iterator[AudioChunk]]  # (request, its off switch) -> reply audio
 
 _STOP = re.compile(
     r"^(?:(?:ok|okay|hey|please|alexa|assistant)\s+)*"
@@ -57,8 +61,13 @@ def is_stop_command(text: str) -> bool:
 def echo_responder(synth: Synthesizer) -> Responder:
     """Stand-in for the dialog pipeline: repeat what was heard."""
 
-    def respond(text: str) -> Iterator[AudioChunk]:
-        return synth.stream(f"You said: {text}")
+    def respond(text: str, cancel: CancelToken | None = None) -> Iterator[AudioChunk]:
+        chunks = synth.stream(f"You said: {text}")
+        while cancel is None or not cancel.cancelled:  # nothing more is synthesised once cut off
+            chunk = next(chunks, None)
+            if chunk is None:
+                return
+            yield chunk
 
     return respond
 
@@ -72,13 +81,14 @@ def earcon(sample_rate: int = 22_050, seconds: float = 0.16) -> AudioChunk:
     return AudioChunk(np.concatenate(tones).astype(np.float32), sample_rate, "", 0, True)
 
 
-TalkKind = Literal["wake", "heard", "reply", "stopped", "ignored", "error", "sleep"]
+TalkKind = Literal["wake", "heard", "reply", "stopped", "barge_in", "ignored", "error", "sleep"]
 # how `assistant talk` shows each kind on the console: (rich style, label)
 TALK_STYLE: dict[str, tuple[str, str]] = {
     "wake": ("bold magenta", "wake"),
     "heard": ("bold cyan", "you"),
     "reply": ("green", "assistant"),
     "stopped": ("yellow", "stop"),
+    "barge_in": ("yellow", "barge-in"),
     "ignored": ("dim", "(ignored)"),
     "error": ("red", "!"),
     "sleep": ("dim", "(asleep)"),
@@ -92,6 +102,7 @@ class TalkEvent:
     at: float  # seconds since the session started
     transcript: Transcript | None = None
     wake: WakeEvent | None = None  # kind "wake": the model, its score, and when (session seconds)
+    detail: dict | None = None  # kind "barge_in": what cut the reply off and when (see `TalkSession`)
 
 
 def talk_event_record(event: TalkEvent) -> dict:
@@ -102,7 +113,7 @@ def talk_event_record(event: TalkEvent) -> dict:
 
         wake = event.wake
         return {**event_to_dict(WakeWordEvent(wake.name, wake.score, wake.at_s)), "at": event.at}
-    record: dict = {"kind": event.kind, "text": event.text, "at": event.at}
+    record: dict = {"kind": event.kind, "text": event.text, "at": event.at, **(event.detail or {})}
     if event.transcript is not None:
         record["confidence"] = round(event.transcript.confidence, 4)
     return record
@@ -140,6 +151,7 @@ class TalkSession:
         self.events: list[TalkEvent] = []
         self._reply_started = False  # a reply was played and its end has not been seen yet
         self._chiming = False  # what plays now (if anything) is the chime, not a reply
+        self._reply: tuple[CancelToken, Iterator[AudioChunk]] | None = None  # the last reply, unfinished
 
     def hear_ahead(self, audio: np.ndarray) -> HeardAhead[Transcript]:
         """Recognition started at a pause, used if the speaker does not go on (the listener calls it)."""
@@ -166,10 +178,13 @@ class TalkSession:
         if gate.close_if_idle(now, busy=self.listener.in_speech or self._reply_started):
             self.listener.reset()
             self._emit("sleep", f"say {gate.detector.phrase!r} to wake me", now)
-        wake, audio = gate.feed(chunk, now)
+        speaking = self.replying(now)
+        wake, audio = gate.feed(chunk, now, speaking=speaking)
         if wake is not None:
             self.listener.reset()
             self._emit("wake", gate.detector.phrase, now, wake=wake)
+            if speaking:  # barge-in: the reply stops now, and the request after the word is taken
+                self.interrupt(now, "barge_in", gate.detector.phrase, {"by": "wake", "wake_at_s": wake.at_s})
             if self.chime is not None:
                 self._chiming = True
                 self.player.play(iter([self.chime]), now)
@@ -202,18 +217,50 @@ class TalkSession:
         speaking = self.player.playing(now)
         if is_stop_command(text):
             if speaking:
-                self.player.stop(now)
-            self._emit("stopped", text, now, transcript)
+                self.interrupt(now, "stopped", text, {"by": "stop"}, transcript)
+            else:
+                self._emit("stopped", text, now, transcript)
             return
         if speaking:
             self._emit("ignored", text, now, transcript)
             return
         self._emit("heard", text, now, transcript)
+        self._finish_reply()
         self._chiming, self._reply_started = False, True
-        self.player.play(self._announce(self.respond(text), now), now)
+        token = CancelToken()
+        self._reply = (token, self.respond(text, token))
+        self.player.play(self._announce(self._reply, now), now)
 
-    def _announce(self, chunks: Iterator[AudioChunk], now: float) -> Iterator[AudioChunk]:
+    def interrupt(
+        self, now: float, kind: TalkKind, text: str, detail: dict, transcript: Transcript | None = None
+    ) -> None:
+        """Barge-in: cancel the reply (its turn stops generating and synthesising, and is stored as
+        interrupted), stop playback at `now`, and report it with the stop time (`stopped_at`)."""
+        reply = self._reply
+        if reply is not None:
+            reply[0].cancel(str(detail.get("by", kind)))
+        self.player.stop(now)
+        self._finish_reply()
+        self._reply_started = False
+        self._emit(kind, text, now, transcript, detail={**detail, "stopped_at": round(now, 3)})
+
+    def _finish_reply(self) -> None:
+        """Run the last reply's turn to its end (after a cancel: no more audio is made, the turn is
+        stored as interrupted); a live player's thread that is still on it finishes it instead."""
+        reply, self._reply = self._reply, None
+        if reply is None:
+            return
+        try:
+            for _ in reply[1]:
+                pass
+        except ValueError:  # "generator already executing": the player's thread is still pulling it
+            pass
+
+    def _announce(self, reply: tuple[CancelToken, Iterator[AudioChunk]], now: float) -> Iterator[AudioChunk]:
+        token, chunks = reply
         for chunk in chunks:
+            if token.cancelled:
+                return
             self._emit("reply", chunk.text, now)
             yield chunk
 
@@ -224,8 +271,9 @@ class TalkSession:
         now: float,
         transcript: Transcript | None = None,
         wake: WakeEvent | None = None,
+        detail: dict | None = None,
     ) -> None:
-        event = TalkEvent(kind, text, round(now, 3), transcript, wake)
+        event = TalkEvent(kind, text, round(now, 3), transcript, wake, detail)
         self.events.append(event)
         self.on_event(event)
 
@@ -234,35 +282,55 @@ class TalkSession:
 
 
 class TimelinePlayer:
-    """Plays into a track aligned with the input recording: what a speaker would have played, and when."""
+    """Plays into a track aligned with the input recording: what a speaker would have played, and when.
+
+    Chunks are pulled as the recording's clock reaches them, one ahead of the one playing (as a sound
+    card's player asks for the next while the current one sounds), so a reply cut off at `stop` never
+    makes the rest: its generator and synthesiser stop on the file's clock as they would live."""
 
     def __init__(self) -> None:
         self.sample_rate = 0
         self._clips: list[tuple[float, np.ndarray]] = []  # (start seconds, samples at sample_rate)
+        self._pending: Iterator[AudioChunk] | None = None  # the last clip's chunks not pulled yet
+        self._pull_at = 0.0  # when the next chunk is pulled: the start of the last one pulled
 
     def play(self, chunks: Iterator[AudioChunk], now: float) -> None:
-        parts = []
-        for chunk in chunks:
+        self._pull(float("inf"))  # a clip still being made is made whole, as before it played
+        self._clips.append((now, np.zeros(0, dtype=np.float32)))
+        self._pending, self._pull_at = iter(chunks), now
+        self._pull(now)
+        if not len(self._clips[-1][1]):
+            self._clips.pop()
+
+    def _pull(self, now: float) -> None:
+        while self._pending is not None and now >= self._pull_at:
+            chunk = next(self._pending, None)
+            if chunk is None:
+                self._pending = None
+                break
             self.sample_rate = self.sample_rate or chunk.sample_rate
-            samples = chunk.samples
+            samples = np.asarray(chunk.samples, dtype=np.float32).reshape(-1)
             if chunk.sample_rate != self.sample_rate:
                 samples = resample(samples, chunk.sample_rate, self.sample_rate)
-            parts.append(samples)
-        if parts:
-            self._clips.append((now, np.concatenate(parts)))
+            start, played = self._clips[-1]
+            self._pull_at = start + len(played) / self.sample_rate
+            self._clips[-1] = (start, np.concatenate([played, samples]))
 
     def playing(self, now: float) -> bool:
+        self._pull(now)
         if not self._clips:
             return False
         start, samples = self._clips[-1]
-        return start <= now < start + len(samples) / self.sample_rate
+        return start <= now < start + len(samples) / (self.sample_rate or SAMPLE_RATE)
 
     def stop(self, now: float) -> None:
         if self.playing(now):
             start, samples = self._clips[-1]
             self._clips[-1] = (start, samples[: int((now - start) * self.sample_rate)])
+        self._pending = None  # what was not pulled is never made (the caller finishes the reply's turn)
 
     def render(self, min_seconds: float = 0.0) -> tuple[np.ndarray, int]:
+        self._pull(float("inf"))
         rate = self.sample_rate or SAMPLE_RATE
         end = max([min_seconds] + [s + len(x) / rate for s, x in self._clips])
         track = np.zeros(int(np.ceil(end * rate)), dtype=np.float32)

@@ -298,7 +298,9 @@ class WakeGate:
     audio from `lookback_s` before the detection onwards, then every chunk, until it closes.
 
     The detector hears every chunk, awake or asleep (it costs well under 1% of a core), so it is never
-    cold when the gate falls asleep; its wakes while the gate is open are not acted on.
+    cold when the gate falls asleep; its wakes while the gate is open are not acted on, except while the
+    assistant is speaking (`feed(..., speaking=True)`): then the word is a barge-in, reported as a wake
+    with the audio from just before it, so the request said after it is heard whole.
 
     It closes when `close_if_idle` is called after its window (`request_s` after the wake word, or
     `follow_up_s` after `keep_open`, called when a reply has finished) has passed, and the caller says
@@ -326,15 +328,19 @@ class WakeGate:
     def awake(self) -> bool:
         return self.open_until is not None
 
-    def feed(self, chunk: np.ndarray, now: float) -> tuple[WakeEvent | None, np.ndarray | None]:
+    def feed(
+        self, chunk: np.ndarray, now: float, speaking: bool = False
+    ) -> tuple[WakeEvent | None, np.ndarray | None]:
         """(the wake event if the word was recognised in this chunk, its `at_s` on the caller's clock, whose
-        time at the end of `chunk` is `now`; the audio to hand on, None while asleep)."""
+        time at the end of `chunk` is `now`; the audio to hand on, None while asleep).
+
+        `speaking`: a reply is playing, so a wake while awake counts too (barge-in)."""
         chunk = np.asarray(chunk, dtype=np.float32).reshape(-1)
         events = self.detector.process(chunk)
         self._fed += len(chunk)
-        if self.awake:
-            return None, chunk
         self._remember(chunk)
+        if self.awake and not (speaking and events):
+            return None, chunk
         if not events:
             return None, None
         event = events[0]

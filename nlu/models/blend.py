@@ -25,7 +25,9 @@ class BlendedIntentModel(BaseIntentModel):
     """Trained product models' calibrated probabilities averaged, then calibrated once more."""
 
     name: ClassVar[str] = "blend"
-    defaults: ClassVar[dict[str, Any]] = {"models": ["lstm", "minilm-frozen", "tfidf-logreg"]}  # product names
+    defaults: ClassVar[dict[str, Any]] = {
+        "models": ["lstm", "minilm-frozen", "tfidf-logreg"]
+    }  # product names
 
     def __init__(self, device: str = "cpu", cache_dir: Path | None = None, **config: Any) -> None:
         super().__init__(device=device, **config)

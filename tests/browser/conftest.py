@@ -141,6 +141,8 @@ def app_url(tmp_path_factory: pytest.TempPathFactory, chromium_path: str) -> Ite
             "data_dir": tmp_path_factory.mktemp("data"),
             "tts": {"deterministic": True},
             "nlu": {"reports_dir": tmp_path_factory.mktemp("no-reports")},  # a first start: none run yet
+            "wake": {"enabled": False},  # the fake microphone says requests without the wake word
+            "web": {"guest_tabs": True},  # each page is its own user (two users chat at once, apart)
         }
     )
     pipeline = Pipeline(settings)

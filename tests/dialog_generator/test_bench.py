@@ -23,7 +23,9 @@ def test_generator_part_reports_every_metric(chat_server: FakeChatServer) -> Non
     first = metrics["time to first token"]
     assert first.value is not None and first.value > 0 and first.target == "≤ 200"
     speed = metrics["tokens/s (decode, median)"]
-    assert speed.value is not None and speed.value > 0 and isinstance(speed.ok, bool)  # judged against its target
+    assert (
+        speed.value is not None and speed.value > 0 and isinstance(speed.ok, bool)
+    )  # judged against its target
     follow_up = metrics["time to first token, follow-up turn"].value
     assert follow_up is not None and follow_up > 0
     assert len(chat_server.requests) == 5  # warm-up, two prompts, a two-turn conversation

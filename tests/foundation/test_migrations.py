@@ -19,6 +19,8 @@ TABLES = {
     "lists",
     "list_items",
     "user_facts",
+    "accounts",
+    "turn_vectors",
 }
 
 

@@ -123,6 +123,8 @@ def start_server(data_dir: Path, port: int, log: Path, warm_up: bool = False) ->
         "ASSISTANT_NLU__MODEL": nlu_model_name(),
         "ASSISTANT_GENERATOR__MAX_NEW_TOKENS": "12",
         "GRADIO_ANALYTICS_ENABLED": "False",
+        "ASSISTANT_WEB__GUEST_TABS": "true",  # each WebTab is its own user (the tests read theirs back)
+        "ASSISTANT_WAKE__ENABLED": "false",  # hands-free requests here are said without the wake word
     }
     args = [sys.executable, "-m", "assistant.cli", "serve", "--host", "127.0.0.1", "--port", str(port)]
     args.append("--warm-up" if warm_up else "--no-warm-up")

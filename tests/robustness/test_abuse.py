@@ -31,6 +31,7 @@ def served(pipeline: Any, auth: bool = False, **web: Any) -> Iterator[str]:
     from ui.app import build_app, launch
 
     audio = {"max_upload_mb": web.pop("max_upload_mb")} if "max_upload_mb" in web else {}
+    web.setdefault("guest_tabs", True)  # each WebTab is its own user, as these tests count them
     settings = pipeline.settings.model_copy(
         update={
             "web": pipeline.settings.web.model_copy(update=web),

@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+from assistant.config import WakeSettings
 from assistant.listening import Listening
 from assistant.speech.ahead import MAX_HEARING_AHEAD, HeardAhead, shared_pool, use_or_transcribe
 from assistant.speech.endpoint import Endpointer
@@ -157,7 +158,15 @@ class Page(HandsFree):
     """The web page's hands-free handlers; a tab's end-pointer is already on its session, and every
     session's user exists."""
 
-    pipeline = SimpleNamespace(memory=SimpleNamespace(get_user=lambda user_id: user_id))
+    pipeline = SimpleNamespace(
+        memory=SimpleNamespace(get_user=lambda user_id: user_id),
+        runtime=SimpleNamespace(
+            settings=SimpleNamespace(wake=WakeSettings(enabled=False))
+        ),  # every pause heard
+    )
+    settings = SimpleNamespace(  # each tab its own guest, as before there was one owner
+        web=SimpleNamespace(guest_tabs=True), host="127.0.0.1", share=False, owner="owner"
+    )
 
 
 def test_a_flood_of_pauses_keeps_one_transcription_per_tab_and_few_in_all(

@@ -50,6 +50,7 @@ def test_fitted_encoder_window_keeps_the_transcripts(recognizer, settings):
     from assistant.speech.asr import encoder_window, load_recognizer
 
     assert [encoder_window(s) for s in (0.3, 1.9, 5.0, 8.5, 26.0, 26.5, 45.0)] == [8, 8, 8, 12, 29, 30, 30]
+    assert [encoder_window(s, min_window_s=16) for s in (1.9, 14.0, 45.0)] == [16, 17, 30]  # asr.min_window_s
     full = load_recognizer(
         settings.model_copy(update={"asr": settings.asr.model_copy(update={"fit_window": False})})
     )
@@ -266,3 +267,17 @@ def test_heard_ahead_is_used_only_for_its_own_audio(recognizer, speak):
     failed = HeardAhead(audio, refuse)  # the early call's error reaches the turn as the call's would
     with pytest.raises(TooShortError):
         use_or_transcribe(failed, audio, lambda: recognizer.transcribe(audio))
+
+
+def test_a_prompt_reaches_the_decoder(settings, speak):
+    """`asr.prompt` is Whisper's initial prompt: the decoder reads it as what came before, so it steers how
+    words are written (here the spelling of a name), and leaves the words themselves alone without it."""
+    from assistant.speech.asr import load_recognizer
+
+    def hear(prompt: str | None) -> str:
+        asr = settings.asr.model_copy(update={"prompt": prompt})
+        return load_recognizer(settings.model_copy(update={"asr": asr})).transcribe(audio).text
+
+    audio = speak("Send a message to Kaitlyn.")
+    assert "Kaitlyn" not in hear(None)
+    assert "Kaitlyn" in hear("Contacts: Kaitlyn, Siobhan, Niamh.")

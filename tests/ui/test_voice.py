@@ -83,7 +83,7 @@ def spoken_request() -> np.ndarray:
 def test_hands_free_handler_finds_the_utterance_after_the_pause(tmp_path, spoken_request):
     from assistant.pipeline import Pipeline
 
-    settings = load_settings({"data_dir": tmp_path})
+    settings = load_settings({"data_dir": tmp_path, "wake": {"enabled": False}})  # every utterance heard
     tab = ConversationTab(Pipeline(settings), settings, None, {})
     session = WebSession(user_name="guest-x", user_id=1)
     audio = np.concatenate([np.zeros(8000, np.float32), spoken_request, np.zeros(24_000, np.float32)])

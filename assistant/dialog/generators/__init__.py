@@ -3,11 +3,12 @@
 Backends live in this package (one module each) and register themselves with ``@generators.register(name)``
 in `base`, which also holds what they share (`GeneratorError`, `CheckedStream`, `describe`; re-exported
 here). The backends import `base`, never this package's top, so importing it (below) completes the
-registry without a circle. The runtimes (`local` for transformers, `llamacpp` for llama.cpp) and helpers
-(`fitting`, `int8`) register nothing; the backend modules do, and import their runtime lazily (no torch
-here). A factory takes ``(config: GeneratorSettings, device: str, cache_dir: Path)`` and returns a ready
-(loaded) `Generator`. `load_generator` loads each configuration once per process and shares it between
-conversations; every backend is safe to call from several threads.
+registry without a circle. The runtimes (`local` for transformers causal LMs, `seq2seq` for
+encoder-decoders, `llamacpp` for llama.cpp) and helpers (`fitting`, `int8`) register nothing; the
+backend modules do, and import their runtime lazily (no torch here). A factory takes
+``(config: GeneratorSettings, device: str, cache_dir: Path)`` and returns a ready (loaded) `Generator`.
+`load_generator` loads each configuration once per process and shares it between conversations; every
+backend is safe to call from several threads.
 """
 
 from __future__ import annotations

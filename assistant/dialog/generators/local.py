@@ -118,33 +118,14 @@ class LocalLM(CheckedStream):
             cache, reused = self._take_prefix(prompt)
             streamer = TimedStreamer(self.tokenizer)
             cancel = threading.Event()
-            failure: list[BaseException] = []
             kwargs = self._generate_kwargs(input_ids.to(self.device), streamer, cancel)
             if cache is not None:
                 kwargs["past_key_values"] = cache
 
-            def work() -> None:
-                try:
-                    with torch.inference_mode():
-                        output = self.model.generate(**kwargs, return_dict_in_generate=True)
-                    self._keep_prefix(output)
-                except BaseException as exc:  # reported to the consumer below
-                    failure.append(exc)
-                    streamer.end()
+            def generate() -> None:
+                self._keep_prefix(self.model.generate(**kwargs, return_dict_in_generate=True))
 
-            worker = threading.Thread(target=work, name=f"{self.name}-generate", daemon=True)
-            worker.start()
-            try:
-                for piece in streamer:
-                    if piece:
-                        yield piece
-            finally:
-                cancel.set()  # no-op when finished; stops generation when the consumer gave up early
-                worker.join()
-            if failure:
-                raise GeneratorError(
-                    f"{self.name} failed while generating ({describe(failure[0])})."
-                ) from failure[0]
+            yield from stream_from_worker(self.name, generate, streamer, cancel)
             first = None if streamer.first_token_at is None else streamer.first_token_at - started
             self.last_stats = GenerationStats(
                 prompt_tokens=len(prompt),
@@ -270,3 +251,32 @@ class Cancelled(StoppingCriteria):
         return torch.full(
             (input_ids.shape[0],), self.event.is_set(), dtype=torch.bool, device=input_ids.device
         )
+
+
+def stream_from_worker(
+    name: str, generate: Any, streamer: TimedStreamer, cancel: threading.Event
+) -> Iterator[str]:
+    """Run `generate()` (which feeds `streamer`) in a worker thread and yield its text pieces. Closing the
+    iterator early sets `cancel` (a `Cancelled` stopping criterion ends the generation) and waits for the
+    worker, so the model is free again when this returns; a failure in the worker is raised here."""
+    failure: list[BaseException] = []
+
+    def work() -> None:
+        try:
+            with torch.inference_mode():
+                generate()
+        except BaseException as exc:  # reported to the consumer below
+            failure.append(exc)
+            streamer.end()
+
+    worker = threading.Thread(target=work, name=f"{name}-generate", daemon=True)
+    worker.start()
+    try:
+        for piece in streamer:
+            if piece:
+                yield piece
+    finally:
+        cancel.set()  # no-op when finished; stops generation when the consumer gave up early
+        worker.join()
+    if failure:
+        raise GeneratorError(f"{name} failed while generating ({describe(failure[0])}).") from failure[0]
