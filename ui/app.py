@@ -43,6 +43,16 @@ CSS = """
 .nlu-model .error { color: var(--error-text-color, #b91c1c); }
 table.turns { width: 100%; font-size: 0.9em; }
 table.turns td, table.turns th { padding: 4px 6px; vertical-align: top; }
+.waterfall { font-size: 0.85em; padding: 6px 4px; }
+.waterfall-title { font-weight: 600; margin-bottom: 4px; }
+.waterfall-rows { position: relative; }
+.waterfall-row { display: flex; align-items: center; height: 22px; }
+.waterfall-label { flex: 0 0 9.5em; text-align: right; padding-right: 8px; white-space: nowrap; }
+.waterfall-track { position: relative; flex: 1; height: 100%; }
+.waterfall-bar { position: absolute; top: 4px; height: 14px; border-radius: 2px; }
+.waterfall-ms { position: absolute; top: 3px; padding-left: 4px; font-variant-numeric: tabular-nums; white-space: nowrap; }
+.waterfall-total { position: absolute; top: 0; bottom: 0; border-left: 1px dashed #334155; }
+.waterfall-axis { opacity: 0.7; margin-left: 9.5em; margin-top: 2px; }
 """
 
 

@@ -25,7 +25,7 @@ from assistant.text import without_lone_surrogates
 from ui.conversation_layout import build_conversation_layout
 from ui.errors import friendly
 from ui.hands_free import TURN_OUTPUTS, HandsFree
-from ui.render import chime, fired_panel, state_panel, waterfall_figure
+from ui.render import chime, fired_panel, state_panel, waterfall_html
 from ui.session import Inbox, WebSession, ensure_conversation, ensure_session
 from ui.state import user_state
 from ui.turns import TurnView
@@ -256,14 +256,12 @@ class ConversationTab(HandsFree):
         if view.done is not None:
             session.conversation_id = view.done.conversation_id
         session.messages = kept_messages(view.messages, self.settings.web)  # the rest is in History
-        figure = None
-        if view.arrivals:
-            figure = waterfall_figure(view.spans(), view.total_ms)
+        chart = waterfall_html(view.spans(), view.total_ms) if view.arrivals else None
         yield (
             gr.skip(),
             view.messages,
             view.reply_audio(),
-            figure if figure is not None else gr.skip(),
+            chart if chart is not None else gr.skip(),
             state_panel(user_state(self.pipeline.memory, session.user_id)),
             view.status(),
             gr.skip(),

@@ -32,7 +32,7 @@ class ConversationWidgets:
     listen_payload: gr.Textbox
     reply_stream: gr.Textbox
     barge_signal: gr.Textbox
-    waterfall: gr.Plot
+    waterfall: gr.HTML
     nlu: gr.Dropdown
     generator: gr.Dropdown
     voice: gr.Dropdown
@@ -93,7 +93,7 @@ def build_conversation_layout(settings: Settings, choices: dict[str, list[str]])
             listen_payload = gr.Textbox(visible="hidden", elem_id="listen-payload", max_lines=1)
             reply_stream = gr.Textbox(visible="hidden", elem_id="reply-stream", max_lines=1)
             barge_signal = gr.Textbox(visible="hidden", elem_id="barge-signal", max_lines=1)  # barge-in
-            waterfall = gr.Plot(label="Latency of the last turn", elem_id="waterfall")
+            waterfall = gr.HTML(label="Latency of the last turn", elem_id="waterfall")
         with gr.Column(scale=1, min_width=260):
             nlu = _picker(choices["nlu"], settings.nlu.model, "NLU model", "pick-nlu", custom=True)
             generator = _picker(

@@ -43,7 +43,7 @@ def wait_for_turn(page, n: int) -> None:
     page.locator('#chat [data-testid="bot"]').nth(n - 1).wait_for(timeout=TURN_TIMEOUT)
     page.wait_for_function(
         "() => !document.querySelector('#chat .pending') && "
-        "document.querySelector('#waterfall img') !== null",  # the chart (the empty plot shows an svg icon)
+        "document.querySelector('#waterfall .waterfall-row') !== null",  # the latency bars
         timeout=TURN_TIMEOUT,
     )
 

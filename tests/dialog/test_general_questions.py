@@ -53,6 +53,9 @@ def test_requests_are_not_general_questions(text: str) -> None:
         ("how did the beatles change music", "music_query"),
         ("why do news channels lean one way", "news_query"),
         ("what's the history of the yellow taxi cab", "transport_taxi"),
+        # about something said earlier (any conversation): the generator's recall answers, not "repeat"
+        ("what did i say my new job is", "general_confirm"),
+        ("what did I say about my daughter?", "general_repeat"),
     ],
 )
 def test_questions_about_a_subject_reach_the_generator(chat, text: str, label: str) -> None:

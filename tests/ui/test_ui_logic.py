@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 
@@ -158,8 +159,13 @@ def test_waterfall_spans_start_when_each_stage_began():
         [("asr", 300.0, 320.0), ("nlu", 10.0, 335.0), ("asr_encode", 5.0, 1.0)]
     )
     assert [(s.stage, round(s.start_ms)) for s in spans] == [("asr", 20), ("nlu", 325)]
-    figure = render.waterfall_figure(spans, total_ms=400.0)
-    assert len(figure.axes[0].patches) == 2
+    chart = render.waterfall_html(spans, total_ms=400.0)
+    assert chart.count('class="waterfall-bar"') == 2 and "ASR" in chart and "NLU" in chart
+    assert "400 ms total" in chart and chart.count('class="waterfall-total"') == 2  # a dashed mark per row
+    bars = re.findall(r'waterfall-bar" style="left:([\d.]+)%;width:([\d.]+)%', chart)
+    (asr_left, asr_width), (nlu_left, _) = [(float(a), float(b)) for a, b in bars]
+    assert asr_left < nlu_left and asr_left + asr_width <= nlu_left + 0.01  # NLU starts when ASR ended
+    assert "&lt;b&gt;" in render.waterfall_html([render.StageSpan("<b>", 0, 1)])  # unknown names escaped
 
 
 def test_state_panel_lists_everything_escaped():

@@ -12,9 +12,14 @@ _REPEAT = re.compile(
     r"|say (?:that|it) again|what did you (?:just )?say|come again|pardon(?: me)?|sorry,? what|one more time)"
     r"(?: please)?[ .?!]*$"
 )
+# Only the last thing said, as a whole request: "what did I say about my trip?" asks about something said
+# earlier, maybe in another conversation, which the generator's recall answers (assistant.dialog.recall).
 _WHAT_I_SAID = re.compile(
-    r"^(?:(?:can|could) you tell me )?what (?:did i (?:just )?(?:say|ask)|was (?:my|the) last (?:thing i said|question|"
-    r"message|request|command)|have i just said)\b"
+    r"^(?:(?:can|could) you tell me )?what (?:did i (?:just )?(?:say|ask)(?: (?:just now|last|a moment ago))?|was "
+    r"(?:my|the) last (?:thing i said|question|message|request|command)|have i just said)(?: please)?[ .?!]*$"
+)
+_ABOUT_EARLIER = re.compile(
+    r"^(?:(?:can|could) you tell me )?what (?:did|have) i (?:just )?(?:say|said|tell|told|mention)"
 )
 _STOP = re.compile(
     r"^(?:(?:ok|okay|please|just|alexa|hey),? )*(?:stop|cancel|never ?mind|nevermind|forget it|shut up|be quiet|"
@@ -43,6 +48,8 @@ class ConversationSkill(Skill):
 
     def handle(self, ctx: SkillContext) -> SkillResult | None:
         low = ctx.lower
+        if _ABOUT_EARLIER.match(low) and not _WHAT_I_SAID.match(low):
+            return None  # "what did I say about my trip?": the generator, with recall of earlier turns
         if _STOP.match(low) or (ctx.label == "general_commandstop" and not _REPEAT.match(low)):
             return SkillResult("Okay.", {"action": "stop"})
         last = ctx.memory.recent_turns(ctx.user_id, ctx.conversation_id, 1)
