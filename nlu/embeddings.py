@@ -139,7 +139,7 @@ def distilled_vectors(words: list[str], cache_dir: Path, batch_size: int = 512) 
     if missing:
         from nlu.progress import progress_bar
 
-        encoder = _encoder()
+        encoder = sentence_encoder_model()
         with progress_bar(transient=True) as progress:
             task = progress.add_task("Distilling MiniLM word vectors", total=len(missing))
             for start in range(0, len(missing), batch_size):
@@ -151,7 +151,9 @@ def distilled_vectors(words: list[str], cache_dir: Path, batch_size: int = 512) 
     return {w: cached[w] for w in words}
 
 
-def _encoder():
+def sentence_encoder_model():
+    """The shipped all-MiniLM-L6-v2 as a SentenceTransformer on CPU, offline (each call loads a copy: callers
+    keep it, e.g. in a model cache)."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     from sentence_transformers import SentenceTransformer
 

@@ -172,8 +172,8 @@ def find_turn_endpoint(base_url: str, client: Any) -> TurnEndpoint:
     return TurnEndpoint(event.fn_index, event.trigger_id, event.n_inputs, event.defaults[2:])
 
 
-def wait_until_up(base_url: str, timeout_s: float, process: Any = None) -> None:
-    """Poll `/config` until the app answers; fail early if the server process died."""
+def wait_until_up(base_url: str, timeout_s: float, process: Any = None, path: str = "/config") -> None:
+    """Poll `path` (Gradio's `/config`) until the server answers; fail early if its process died."""
     import httpx
 
     deadline = time.monotonic() + timeout_s
@@ -181,7 +181,7 @@ def wait_until_up(base_url: str, timeout_s: float, process: Any = None) -> None:
         if process is not None and process.poll() is not None:
             raise WebClientError(f"the server exited with code {process.returncode} before it was up")
         try:
-            if httpx.get(f"{base_url}/config", timeout=5).status_code == 200:
+            if httpx.get(f"{base_url}{path}", timeout=5).status_code == 200:
                 return
         except httpx.HTTPError:
             pass

@@ -9,7 +9,6 @@ detail said 40 turns ago in another conversation is found after a restart.
 from __future__ import annotations
 
 import math
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -40,12 +39,9 @@ class SentenceEncoder:
     """MiniLM sentence vectors (384-d, unit length)."""
 
     def __init__(self) -> None:
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")
-        from sentence_transformers import SentenceTransformer
+        from nlu.embeddings import sentence_encoder_model
 
-        from nlu.embeddings import minilm_dir
-
-        self.model = SentenceTransformer(str(minilm_dir()), device="cpu")
+        self.model = sentence_encoder_model()
 
     def encode(self, text: str) -> np.ndarray:
         return self.encode_many([text])[0]

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import inspect
 import os
-import socket
 from collections.abc import Iterator
 from pathlib import Path
 from types import SimpleNamespace
@@ -30,7 +29,7 @@ from assistant.memory.db import dispose_engine
 from assistant.memory.models import Account, Turn, User
 from assistant.memory.records import NewTurn
 from tests.interop.conftest import run_async
-from tests.robustness.conftest import clean_env, make_settings
+from tests.robustness.conftest import clean_env, free_port, make_settings
 from ui.history import HistoryTab
 from ui.session import ensure_session
 from ui.state import user_state
@@ -233,12 +232,6 @@ def test_a_signed_in_user_never_reaches_anothers_data_through_the_web_handlers(s
     assert "pineapple" in mine
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.mark.slow
 def test_the_served_page_asks_to_sign_in_and_refuses_a_wrong_password(tmp_path: Path) -> None:
     os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
@@ -250,7 +243,7 @@ def test_the_served_page_asks_to_sign_in_and_refuses_a_wrong_password(tmp_path: 
     open_accounts(settings).add("alice", PASSWORD_A, min_chars=12)
     pipeline = Pipeline(settings)
     demo = build_app(pipeline, settings)
-    port = _free_port()
+    port = free_port()
     launch(demo, settings, "127.0.0.1", port, block=False, quiet=True, pipeline=pipeline)
     try:
         base = f"http://127.0.0.1:{port}"

@@ -8,7 +8,6 @@ import importlib.util
 import os
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -40,8 +39,7 @@ def packaged_gguf() -> Path:
 @pytest.fixture(scope="module")
 def llama_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """Base URL (…/v1) of `python -m llama_cpp.server` on the packaged model; stopped afterwards."""
-    import httpx
-
+    from assistant.bench.webclient import WebClientError, wait_until_up
     from assistant.offline import ModelNotAvailableError
 
     reason = unavailable_reason()
@@ -60,18 +58,10 @@ def llama_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         process = subprocess.Popen(args, stdout=handle, stderr=subprocess.STDOUT, env=env)
     url = f"http://127.0.0.1:{port}/v1"
     try:
-        deadline = time.monotonic() + START_GUARD_S
-        while True:
-            if process.poll() is not None:
-                pytest.fail(f"llama_cpp.server exited ({process.returncode}):\n{log.read_text()[-2000:]}")
-            try:
-                if httpx.get(f"{url}/models", timeout=5).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"llama_cpp.server not up in {START_GUARD_S:.0f} s:\n{log.read_text()[-2000:]}")
-            time.sleep(0.3)
+        try:
+            wait_until_up(url, START_GUARD_S, process, path="/models")
+        except WebClientError as exc:
+            pytest.fail(f"llama_cpp.server: {exc}:\n{log.read_text()[-2000:]}")
         yield url
     finally:
         process.terminate()

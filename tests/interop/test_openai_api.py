@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import io
 import os
-import socket
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,7 +18,7 @@ import httpx
 import pytest
 
 from tests.interop.conftest import run_async
-from tests.robustness.conftest import make_settings
+from tests.robustness.conftest import free_port, make_settings
 
 openai = pytest.importorskip("openai", reason="the dev extra installs the openai client")
 
@@ -27,12 +26,6 @@ pytestmark = pytest.mark.slow
 
 TOKEN = "interop-token-0123456789"
 JFK = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "speech" / "jfk" / "jfk.flac"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
@@ -60,7 +53,7 @@ def served(pipeline: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
 
     pipeline.runtime.warm_up()
     demo = build_app(pipeline, pipeline.settings)
-    port = _free_port()
+    port = free_port()
     launch(demo, pipeline.settings, "127.0.0.1", port, block=False, quiet=True, pipeline=pipeline)
     try:
         yield f"http://127.0.0.1:{port}/v1", pipeline

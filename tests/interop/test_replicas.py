@@ -23,6 +23,7 @@ import numpy as np
 import pytest
 
 from tests.foundation import postgres
+from tests.foundation.conftest import postgres_admin_url  # noqa: F401 (fixture)
 from tests.robustness.conftest import MODEL_CACHE, clean_env, free_port, nlu_model_name
 
 pytestmark = pytest.mark.timeout(900)
@@ -42,12 +43,9 @@ SERVE_WITH_ALERT_LOG = (
 
 
 @pytest.fixture(scope="module")
-def database_url():
-    reason = postgres.unavailable_reason()
-    if reason:
-        pytest.skip(f"PostgreSQL tests skipped: {reason}")
-    with postgres.temporary_server() as admin:
-        yield postgres.create_database(admin, "replicas")
+def database_url(postgres_admin_url: str) -> str:  # noqa: F811 (the fixture)
+    """A database of its own on the session's throwaway PostgreSQL server (skips where there is none)."""
+    return postgres.create_database(postgres_admin_url, "replicas")
 
 
 def start_replica(url: str, data_dir: Path, port: int) -> subprocess.Popen:
