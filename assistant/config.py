@@ -208,6 +208,19 @@ class WebSettings(BaseModel):
         200_000, ge=1_000, description="characters of chat a tab keeps, newest first (all stay in History)"
     )
     upload_max_age_s: float = Field(3600.0, gt=0.0, description="uploaded files are deleted after this")
+    workers: int = Field(
+        1,
+        ge=0,
+        le=16,
+        description="web app processes (one per core scales typed turns with the cores; each loads its own "
+        "models and takes the next port); 0 = one per CPU core. See README, 'Scaling'",
+    )
+    turn_concurrency: int = Field(
+        4,
+        ge=1,
+        le=64,
+        description="turns the web app runs at once across all tabs; the rest wait in its queue",
+    )
     guest_tabs: bool = Field(
         False,
         description="without sign-in, each page load is its own throwaway user (demos, load tests); off = "

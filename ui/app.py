@@ -80,7 +80,7 @@ def stage_choices(pipeline: Any, settings: Settings) -> dict[str, list[str]]:
 
 def build_app(pipeline: Any, settings: Settings) -> gr.Blocks:
     """The whole page. Registers for alarms on the pipeline (its scheduler starts with the first listener)."""
-    inbox = Inbox()
+    inbox = Inbox(pipeline.memory)
     pipeline.runtime.on_notification(inbox.push)
     choices = stage_choices(pipeline, settings)
     conversation = ConversationTab(pipeline, settings, inbox, choices)
@@ -147,15 +147,33 @@ def build_app(pipeline: Any, settings: Settings) -> gr.Blocks:
             ],
             api_visibility="private",
         )
+    quiet_queue_analytics()
     demo.queue(max_size=QUEUE_SIZE, default_concurrency_limit=2)
     return demo
 
 
+def quiet_queue_analytics() -> None:
+    """Gradio's queue re-summarises its last 10,000 events with pandas after every event, for a monitoring
+    page this app does not use: a fifth of a typed turn's server time under load (`assistant bench load`:
+    22.4 -> 28.5 turns/s at 10 users). Summarise rarely and keep few records, unless the user set these."""
+    import os
+
+    os.environ.setdefault("GRADIO_ANALYTICS_CACHE_FREQUENCY", "1000000")
+    os.environ.setdefault("GRADIO_ANALYTICS_MAX_EVENTS", "1000")
+
+
 def guarded_app(
-    demo: gr.Blocks, settings: Settings, host: str, pipeline: Any = None, share: bool = False
+    demo: gr.Blocks,
+    settings: Settings,
+    host: str,
+    pipeline: Any = None,
+    share: bool = False,
+    port: int = 0,
+    workers: Any = None,
 ) -> Any:
     """Gradio's FastAPI app with `ui.guard.RequestGuard` in front (added before it starts), and with a
-    `pipeline`, the OpenAI-compatible API (`ui.openai_api`) mounted at /v1 behind the same guard."""
+    `pipeline`, the OpenAI-compatible API (`ui.openai_api`) mounted at /v1 behind the same guard. With
+    `workers` (a `ui.workers.WorkerPool`), page loads are spread over this process and the workers."""
     from gradio.routes import App, ORJSONResponse
 
     from ui.guard import GuardPolicy, RequestGuard, allowed_hosts
@@ -176,6 +194,10 @@ def guarded_app(
         quota=UploadQuota(int(web.upload_quota_mb * megabyte)),
         known_events=lambda: demo.fns.keys(),
     )
+    if workers is not None:
+        from ui.workers import PageSpreader
+
+        app.add_middleware(PageSpreader, own_port=port, worker_ports=workers.ports, alive=workers.alive)
     if pipeline is not None:
         from assistant.net import is_loopback
         from ui.openai_api import openai_app
@@ -195,6 +217,7 @@ def launch(
     block: bool = True,
     quiet: bool = False,
     pipeline: Any = None,
+    workers: Any = None,
 ) -> Any:
     """Serve the app with the project's limits (`ui.guard`): request and upload sizes, hosts and origins,
     sign-in throttling, session capacity; no stack traces, no external links. With `pipeline`, also the
@@ -213,7 +236,7 @@ def launch(
             f"({settings.host}) says localhost: every tab would act for the owner. Pass matching settings."
         )
     return demo.launch(
-        _app=guarded_app(demo, settings, host, pipeline, share),
+        _app=guarded_app(demo, settings, host, pipeline, share, port, workers),
         state_session_capacity=settings.web.max_sessions,
         server_name=host,
         server_port=port,

@@ -30,12 +30,11 @@ from ui.render import chime, fired_panel, state_panel, waterfall_html
 from ui.session import Inbox, WebSession, ensure_conversation, ensure_session
 from ui.state import user_state
 from ui.turns import TurnView
-from ui.voice import JS_BARGE, JS_PLAY, JS_STOP, JS_TAKE, ReplyStream, js_start
+from ui.voice import JS_PLAY, JS_SIGNAL, JS_STOP, JS_TAKE, ReplyStream, js_start
 
 log = logging.getLogger("assistant.ui")
 
 UPDATE_EVERY_S = 0.05  # the chat's updates during a turn, at most this often (spoken clips go at once)
-TURN_CONCURRENCY = 4  # turns running at once across all users; others wait in the queue
 HANDS_FREE_LIMIT_S = 900  # one hands-free session listens for at most this long
 
 
@@ -66,7 +65,10 @@ class ConversationTab(HandsFree):
             self.ui.reply_stream,
         ]
         pickers = [self.ui.nlu, self.ui.generator, self.ui.voice]
-        common = {"concurrency_limit": TURN_CONCURRENCY, "concurrency_id": "turn", "show_progress": "hidden"}
+        limit = (
+            self.settings.web.turn_concurrency
+        )  # turns at once across all tabs; the rest wait in the queue
+        common = {"concurrency_limit": limit, "concurrency_id": "turn", "show_progress": "hidden"}
         for trigger in (self.ui.textbox.submit, self.ui.send.click):
             trigger(
                 self.on_text,
@@ -83,7 +85,7 @@ class ConversationTab(HandsFree):
             **common,
         )
         self.ui.reply_stream.change(None, [self.ui.reply_stream], None, js=JS_PLAY, api_visibility="private")
-        self.ui.barge_signal.change(None, [self.ui.barge_signal], None, js=JS_BARGE, api_visibility="private")
+        self.ui.page_signal.change(None, [self.ui.page_signal], None, js=JS_SIGNAL, api_visibility="private")
         quiet = {"show_progress": "hidden", "api_visibility": "private"}
         self.ui.listen_start.click(
             self.on_listen_start,
@@ -102,7 +104,7 @@ class ConversationTab(HandsFree):
         self.ui.listen_timer.tick(
             self.on_listen_tick,
             [self.ui.listen_payload, self.session, self.ui.utterance_seq],
-            [self.ui.utterance_seq, self.ui.listen_status, self.ui.listen_timer, self.ui.barge_signal],
+            [self.ui.utterance_seq, self.ui.listen_status, self.ui.listen_timer, self.ui.page_signal],
             js=JS_TAKE,  # the page's buffered microphone audio since the last tick becomes the payload
             concurrency_limit=None,  # cheap (VAD only); the turn itself runs in the "turn" group
             **quiet,

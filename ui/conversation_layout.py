@@ -13,6 +13,7 @@ from assistant.config import Settings
 from ui.render import fired_panel, state_panel
 
 HANDS_FREE_CHUNK_S = 0.25  # how often the server collects the page's microphone audio in hands-free mode
+REPLYING_TICK_S = 0.1  # ... while a reply is made or spoken: a barge-in ("Alexa", "stop") is heard sooner
 TICK_S = 1.0  # how often each page asks for fired alarms
 
 
@@ -31,7 +32,7 @@ class ConversationWidgets:
     listen_status: gr.Markdown
     listen_payload: gr.Textbox
     reply_stream: gr.Textbox
-    barge_signal: gr.Textbox
+    page_signal: gr.Textbox
     waterfall: gr.HTML
     nlu: gr.Dropdown
     generator: gr.Dropdown
@@ -92,7 +93,7 @@ def build_conversation_layout(settings: Settings, choices: dict[str, list[str]])
             # Carriers between the page's recorder/player (ui/voice.py) and the server; never shown.
             listen_payload = gr.Textbox(visible="hidden", elem_id="listen-payload", max_lines=1)
             reply_stream = gr.Textbox(visible="hidden", elem_id="reply-stream", max_lines=1)
-            barge_signal = gr.Textbox(visible="hidden", elem_id="barge-signal", max_lines=1)  # barge-in
+            page_signal = gr.Textbox(visible="hidden", elem_id="page-signal")  # barge-in, earcon (ui.voice)
             waterfall = gr.HTML(label="Latency of the last turn", elem_id="waterfall")
         with gr.Column(scale=1, min_width=260):
             nlu = _picker(choices["nlu"], settings.nlu.model, "NLU model", "pick-nlu", custom=True)
@@ -122,7 +123,7 @@ def build_conversation_layout(settings: Settings, choices: dict[str, list[str]])
         listen_status=listen_status,
         listen_payload=listen_payload,
         reply_stream=reply_stream,
-        barge_signal=barge_signal,
+        page_signal=page_signal,
         waterfall=waterfall,
         nlu=nlu,
         generator=generator,

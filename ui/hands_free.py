@@ -9,10 +9,12 @@ The gate's clock is the audio this tab has heard (`WebSession.heard_s`), so a la
 the page's own voice does not use up the follow-up window (it starts when the page goes quiet).
 
 Barge-in: the page keeps its microphone open while it speaks (echo cancellation keeps its own voice out)
-and says so (`speaking`). While a reply is made or spoken the gate listens for the wake word only, never
-for a request; the word cancels the reply's turn (`assistant.cancel`: generation and speech stop, the
-turn is stored or marked as interrupted), tells the page to stop playing it (`barge_signal`), and the
-request said after the word is taken as after any wake."""
+and says so (`speaking`). While a reply is made or spoken nothing heard is a request: the gate listens for
+the wake word, and the end-pointer for a spoken stop command ("stop", "cancel", "be quiet", as in
+`assistant talk`; with the wake word off too). Either cancels the reply's turn (`assistant.cancel`:
+generation and speech stop, the turn is stored or marked as interrupted) and tells the page to stop playing
+it (a `page_signal`); the request said after the wake word is taken as after any wake. Meanwhile the page
+sends its microphone audio every `REPLYING_TICK_S` instead of `HANDS_FREE_CHUNK_S`, so it stops sooner."""
 
 from __future__ import annotations
 
@@ -31,9 +33,10 @@ from assistant.listening import Listening
 from assistant.speech.ahead import HeardAhead, use_or_transcribe
 from assistant.speech.types import SAMPLE_RATE, Transcript
 from assistant.speech.wake import WakeGate, strip_wake_phrase
+from ui.conversation_layout import HANDS_FREE_CHUNK_S, REPLYING_TICK_S
 from ui.errors import friendly, user_message
 from ui.session import WebSession, ensure_session
-from ui.voice import PayloadError, barge_signal, decode_payload
+from ui.voice import PayloadError, decode_payload, stop_signal, wake_signal
 
 log = logging.getLogger("assistant.ui")
 
@@ -135,33 +138,36 @@ class HandsFree:
             listener = self._listener(session)
             gate = self._gate(session)
             speaking = mic.speaking or mic.muted
-            handed = None
-            if gate is not None and (session.busy or speaking) and session.pending_utterance is None:
-                if not session.barged:  # only the wake word is listened for while a reply is under way
-                    handed = self._barge_in(session, gate, listener, mic)
-                    if handed is None:
-                        listener.reset()  # the page's own voice (what echo cancellation left) is no request
-                        if speaking and not session.busy and gate.awake:
-                            gate.keep_open(session.heard_s)  # the follow-up window starts when it goes quiet
-                        return gr.skip(), "Answering…" if session.busy else "Speaking…", keep
-            elif session.busy or session.pending_utterance is not None:
-                listener.reset()  # one request at a time; what is said meanwhile is not a new request
-                return gr.skip(), "Answering…", keep
-            if speaking and gate is None:  # the wake word off: no barge-in, the page's voice is no request
-                listener.reset()
-                return gr.skip(), "Speaking…", keep
-            if mic.samples.size == 0:
-                return gr.skip(), gr.skip(), keep
+            replying = session.busy or speaking
             from assistant.audio import resample
 
-            samples = resample(mic.samples, mic.rate)
+            samples = resample(mic.samples, mic.rate) if mic.samples.size else mic.samples
+            timer = self._tick_for(session, replying)
+            handed = None
+            if replying and session.pending_utterance is None and not session.barged:
+                # a reply is being made or spoken: only the wake word (barge-in) or "stop" is acted on
+                handed = self._barge_in(session, gate, listener, samples) if gate is not None else None
+                if handed is None:
+                    return gr.skip(), self._while_replying(session, gate, listener, samples, speaking), timer
+            elif session.pending_utterance is not None or (replying and not session.barged):
+                listener.reset()  # one request at a time; what is said meanwhile is not a new request
+                return gr.skip(), "Answering…", timer
+            if (
+                session.heard_replying
+            ):  # the reply is over: what the end-pointer heard during it is no request
+                session.heard_replying = False
+                drop_stop_check(session)
+                if handed is None:
+                    listener.reset()
+            if samples.size == 0:
+                return gr.skip(), gr.skip(), timer
             if handed is not None:  # barge-in: from a little before the wake word, as after any wake
                 samples = handed
             elif gate is not None:
                 samples = self._through_gate(session, gate, listener, samples)
                 if samples is None:
                     session.barged = False
-                    return gr.skip(), asleep_status(gate), keep
+                    return gr.skip(), asleep_status(gate), timer
             utterances = listener.feed(samples)
         except PayloadError as exc:
             stop_listening(session)
@@ -173,30 +179,90 @@ class HandsFree:
         if utterances:
             session.pending_utterance = utterances[-1]
             session.barged = False
-            return (seq or 0) + 1, "Heard you, thinking…", keep
-        return gr.skip(), "Listening… (hearing speech)" if listener.in_speech else "Listening…", keep
+            return (seq or 0) + 1, "Heard you, thinking…", timer
+        return gr.skip(), "Listening… (hearing speech)" if listener.in_speech else "Listening…", timer
 
     def on_listen_tick(
         self, payload: str | None, session: WebSession | None, seq: int
     ) -> tuple[Any, Any, Any, Any]:
-        """`on_listen`, and the barge-in signal for the page (`ui.voice.barge_signal`) when one is due."""
+        """`on_listen`, and the signals for the page (`ui.voice`: stop a reply, play the earcon) when due."""
         seq_out, status, timer = self.on_listen(payload, session, seq)
         signal = gr.skip()
-        if session is not None and session.barge_signal:
-            signal, session.barge_signal = session.barge_signal, None
+        if session is not None and session.page_signals:
+            signal, session.page_signals = "\n".join(session.page_signals), []
         return seq_out, status, timer, signal
 
     @staticmethod
-    def _barge_in(session: WebSession, gate: WakeGate, listener: Any, mic: Any) -> np.ndarray | None:
+    def _tick_for(session: WebSession, replying: bool) -> Any:
+        """The microphone tick: every `REPLYING_TICK_S` while a reply is made or spoken (a barge-in is
+        heard that much sooner), every `HANDS_FREE_CHUNK_S` otherwise. An update only when it changes."""
+        wanted = REPLYING_TICK_S if replying else HANDS_FREE_CHUNK_S
+        if session.tick_s == wanted:
+            return gr.skip()
+        session.tick_s = wanted
+        return gr.Timer(value=wanted, active=True)
+
+    def _while_replying(
+        self, session: WebSession, gate: WakeGate | None, listener: Any, samples: np.ndarray, speaking: bool
+    ) -> str:
+        """No wake word heard while a reply is made or spoken: listen for a spoken stop command, and keep
+        the follow-up window from running out while the page speaks. The status line to show."""
+        if not session.heard_replying:  # the reply starts: what was heard before it is no stop command
+            session.heard_replying = True
+            listener.reset()
+        if self._heard_stop(session, listener, samples):
+            return "Stopped. Listening…"
+        if speaking and not session.busy and gate is not None and gate.awake:
+            gate.keep_open(session.heard_s)  # the follow-up window starts when it goes quiet
+        return "Answering…" if session.busy else "Speaking…"
+
+    def _heard_stop(self, session: WebSession, listener: Any, samples: np.ndarray) -> bool:
+        """ "Stop", "cancel", "be quiet"... said while a reply is made or spoken cuts it off, as in
+        `assistant talk`; anything else said meanwhile (or the echo cancellation's leftovers) is no request.
+        The end-pointer hears the words; their transcript (heard ahead at the pause, or started when the
+        utterance ends) is read on a later tick once ready, so this handler never waits for recognition."""
+        from assistant.speech.talk import is_stop_command
+
+        for heard in listener.feed(samples) if samples.size else []:
+            drop_stop_check(session)
+            ahead = heard.heard_ahead
+            if ahead is None or not ahead.matches(heard.utterance.audio):
+                ahead = Listening(self.pipeline.runtime).hear_ahead(heard.utterance.audio)
+            session.stop_check = ahead
+        check = session.stop_check
+        if check is None or not check.done():
+            return False
+        session.stop_check = None
+        try:
+            text = check.result(timeout=0).text
+        except Exception:  # cancelled (the pool was full) or the audio held no speech: nothing to act on
+            return False
+        if not is_stop_command(text):
+            log.info("heard while replying, not acted on: %r", text)
+            return False
+        reply, session.reply = session.reply, None
+        if reply is None:
+            return False
+        turn, cancel = reply
+        cancel.cancel("stop")
+        session.page_signals.append(stop_signal(turn, session.heard_s))
+        log.info("barge-in: %r", text)
+        return True
+
+    def _woken(self, session: WebSession, at_s: float) -> None:
+        """The wake word was heard: the page plays the earcon (`wake.earcon`), as `assistant talk` does."""
+        if self.pipeline.runtime.settings.wake.earcon:
+            session.page_signals.append(wake_signal(at_s))
+
+    def _barge_in(
+        self, session: WebSession, gate: WakeGate, listener: Any, samples: np.ndarray
+    ) -> np.ndarray | None:
         """While a reply is made or spoken: the wake word only (the gate's barge-in mode). Heard, the
         reply's turn is cancelled (its generator and synthesiser stop; it is stored, or marked, as
         interrupted), the page is told to stop playing it, and the audio from just before the word comes
         back for the end-pointer, so the request said after it is taken. None while no wake word."""
-        from assistant.audio import resample
-
-        if mic.samples.size == 0:
+        if samples.size == 0:
             return None
-        samples = resample(mic.samples, mic.rate)
         session.heard_s += len(samples) / SAMPLE_RATE
         wake, audio = gate.feed(samples, session.heard_s, speaking=True)
         if wake is None:
@@ -205,8 +271,10 @@ class HandsFree:
         if reply is not None:
             turn, cancel = reply
             cancel.cancel("wake")
-            session.barge_signal = barge_signal(turn, wake.at_s)
+            session.page_signals.append(stop_signal(turn, wake.at_s))
         session.barged = True
+        self._woken(session, wake.at_s)
+        drop_stop_check(session)
         listener.reset()
         log.info("barge-in: wake word %s (score %.2f) at %.2f s", wake.name, wake.score, wake.at_s)
         return audio if audio is not None else np.zeros(0, np.float32)
@@ -224,8 +292,7 @@ class HandsFree:
             session.heard_s = 0.0
         return session.wake
 
-    @staticmethod
-    def _through_gate(session: WebSession, gate: WakeGate, listener: Any, samples: np.ndarray) -> Any:
+    def _through_gate(self, session: WebSession, gate: WakeGate, listener: Any, samples: np.ndarray) -> Any:
         """Asleep: only the wake word is listened for (None comes back). Awake: the audio to hand on, from
         a little before the word when it was just said."""
         session.heard_s += len(samples) / SAMPLE_RATE
@@ -235,6 +302,7 @@ class HandsFree:
         wake, audio = gate.feed(samples, now)
         if wake is not None:
             listener.reset()
+            self._woken(session, wake.at_s)
             log.info("wake word %s (score %.2f) at %.2f s", wake.name, wake.score, wake.at_s)
         return audio
 
@@ -299,6 +367,13 @@ class HandsFree:
         return Transcribed(audio, replace(transcript, text=text), compute_ms), ""
 
 
+def drop_stop_check(session: WebSession) -> None:
+    """Forget the transcript awaited for a stop command (it is cancelled if it has not run)."""
+    check, session.stop_check = session.stop_check, None
+    if check is not None:
+        check.cancel()
+
+
 def stop_listening(session: WebSession | None) -> None:
     """The page stopped listening, or its session ended (fit for `gr.State(delete_callback=...)`): what
     this tab's end-pointer heard ahead is cancelled (a transcription not yet started never starts, a
@@ -307,7 +382,9 @@ def stop_listening(session: WebSession | None) -> None:
     if session is None:
         return
     session.wake, session.heard_s = None, 0.0
-    session.barged, session.barge_signal = False, None
+    session.barged, session.page_signals = False, []
+    session.heard_replying, session.tick_s = False, HANDS_FREE_CHUNK_S
+    drop_stop_check(session)
     listener = session.listening
     if listener is None:
         return

@@ -22,6 +22,7 @@ import typer
 from assistant.config import Settings
 from assistant.net import is_loopback
 
+WORKER_START_S = 300.0  # how long `web.workers` processes may take to load their models
 AUTH_HINT = (
     "Add an account with `assistant users add NAME`, or set a username and password, e.g. `export ASSISTANT_AUTH__USERNAME=me ASSISTANT_AUTH__PASSWORD=...` "
     "or the auth section of assistant.toml, or serve on 127.0.0.1 (the default)."
@@ -116,7 +117,7 @@ def serve(
 ) -> None:
     """Start the web app (default http://127.0.0.1:7860)."""
     from assistant.cli_state import settings_from
-    from assistant.console import err_console, fail, status
+    from assistant.console import err_console, fail
 
     settings = settings_from(ctx, {"host": host, "port": port, "share": share})
     try:
@@ -129,17 +130,45 @@ def serve(
         return
     for warning in serve_plan.warnings:
         err_console.print(f"[bold yellow]Warning:[/] {warning}")
-    if not port_free(serve_plan.host, serve_plan.port):
-        fail(f"Port {serve_plan.port} on {serve_plan.host} is in use. Pick another with --port.")
+    from ui.workers import worker_count
+
+    count = worker_count(settings)
+    if count > 1 and serve_plan.share:
+        err_console.print(
+            "[bold yellow]Warning:[/] a share link reaches one process: web.workers is ignored."
+        )
+        count = 1
+    ports = [serve_plan.port + i for i in range(count)]
+    taken = [p for p in ports if not port_free(serve_plan.host, p)]
+    if taken:
+        more = " (web.workers uses the ports after it)" if len(ports) > 1 else ""
+        fail(f"Port {taken[0]} on {serve_plan.host} is in use{more}. Pick another with --port.")
         return
+    run_server(settings, serve_plan, insecure_no_auth, warm_up, worker_ports=ports[1:])
+
+
+def run_server(
+    settings: Settings,
+    serve_plan: ServePlan,
+    insecure_no_auth: bool,
+    warm_up: bool,
+    worker_ports: list[int] | None = None,
+    quiet: bool = False,
+) -> None:
+    """Load the pipeline and serve the web app until interrupted; with `worker_ports`, start a web worker
+    process on each (`ui.workers`) and spread page loads over them. Problems are one sentence, no traceback."""
+    from assistant.console import err_console, fail, status
 
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     from assistant.pipeline import Pipeline
     from ui.app import build_app, launch
+    from ui.workers import WorkerPool
 
-    wyoming = None
+    wyoming = pool = None
     try:
+        if worker_ports:  # they load their models while this process loads its own
+            pool = WorkerPool.start(settings, serve_plan.host, worker_ports, insecure_no_auth)
         pipeline = Pipeline(settings)
         if warm_up:
             with status("Loading the default models"):
@@ -148,12 +177,25 @@ def serve(
         from assistant.wyoming.cli import start_beside
 
         wyoming = start_beside(pipeline, insecure_no_auth)  # None unless wyoming.enabled
+        if pool is not None:
+            with status(f"Waiting for {len(pool.ports)} more web process(es)"):
+                pool.wait_until_up(serve_plan.host, WORKER_START_S)
+            stop_on_sigterm()  # so the `finally` below stops the workers
     except Exception as exc:  # a model or the database cannot load: say which, no traceback
+        if pool is not None:
+            pool.close()
         fail(f"Cannot start the web app: {exc}")
         return
-    where = f"http://{serve_plan.host if ':' not in serve_plan.host else f'[{serve_plan.host}]'}:{serve_plan.port}"
-    err_console.print(f"Serving on [bold]{where}[/] {'(login required)' if serve_plan.login else ''}")
-    err_console.print(f"OpenAI-compatible API: [bold]{where}/v1[/] (see README, 'OpenAI-compatible API')")
+    host = serve_plan.host if ":" not in serve_plan.host else f"[{serve_plan.host}]"
+    where = f"http://{host}:{serve_plan.port}"
+    if not quiet:
+        err_console.print(f"Serving on [bold]{where}[/] {'(login required)' if serve_plan.login else ''}")
+        err_console.print(f"OpenAI-compatible API: [bold]{where}/v1[/] (see README, 'OpenAI-compatible API')")
+        if pool is not None:
+            ports = ", ".join(str(p) for p in pool.ports)
+            err_console.print(
+                f"{len(pool.ports) + 1} web processes: page loads are spread to ports {ports} too"
+            )
     try:
         launch(
             demo,
@@ -163,13 +205,29 @@ def serve(
             auth=serve_plan.auth,
             share=serve_plan.share,
             pipeline=pipeline,
+            quiet=quiet,
+            workers=pool,
         )
     except KeyboardInterrupt:
         pass
     finally:
+        if pool is not None:
+            pool.close()
         if wyoming is not None:
             wyoming.close()
         pipeline.runtime.close()
+
+
+def stop_on_sigterm() -> None:
+    """SIGTERM (a service manager's stop) ends the server as Ctrl-C does, running its clean-up."""
+    import signal
+    import threading
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, interrupt)
 
 
 def port_free(host: str, port: int) -> bool:

@@ -9,14 +9,11 @@ conversations. Each page load starts its own conversation either way.
 
 from __future__ import annotations
 
-import threading
-from collections import defaultdict, deque
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 GUEST_PREFIX = "guest-"
-INBOX_LIMIT = 50  # per user; older undelivered alarms are dropped first
 
 
 @dataclass
@@ -34,8 +31,11 @@ class WebSession:
     pending_utterance: Any = None  # hands-free: a `Heard` utterance waiting for its turn
     busy: bool = False  # a turn is running: hands-free ignores the microphone meanwhile
     reply: Any = None  # barge-in: (the page's reply stream id, its turn's CancelToken), last spoken
-    barge_signal: str | None = None  # barge-in: "stop <turn> <heard_s>" not yet sent to the page
+    page_signals: list[str] = field(default_factory=list)  # not yet sent to the page (`ui.voice`: stop, wake)
     barged: bool = False  # barge-in heard: the request after the wake word is collected, busy or not
+    heard_replying: bool = False  # the end-pointer heard the microphone while a reply was made or spoken
+    stop_check: Any = None  # the transcript (a `HeardAhead`) of what was said while replying: "stop"?
+    tick_s: float = 0.25  # how often the page sends its microphone audio now (faster while replying)
 
 
 def user_name_for(request: Any, owner: str | None = None) -> str:
@@ -79,21 +79,15 @@ def ensure_conversation(session: WebSession, memory: Any) -> int:
 
 
 class Inbox:
-    """Alarms fired by the scheduler thread, held per user until that user's page polls for them."""
+    """Alarms fired by a scheduler, held per user until one of that user's pages polls for them. They wait
+    in the database (`assistant.memory.notices`), not in this process: with several web processes
+    (`web.workers`) or replicas, the one that fired an alarm is not always the one serving the page."""
 
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._messages: dict[int, deque[tuple[datetime, str]]] = defaultdict(
-            lambda: deque(maxlen=INBOX_LIMIT)
-        )
+    def __init__(self, memory: Any) -> None:
+        self.memory = memory
 
     def push(self, user_id: int, message: str) -> None:
-        with self._lock:
-            self._messages[int(user_id)].append((datetime.now(UTC), str(message)))
+        self.memory.notify(user_id, message)
 
     def pop(self, user_id: int | None) -> list[tuple[datetime, str]]:
-        if user_id is None:
-            return []
-        with self._lock:
-            queue = self._messages.pop(int(user_id), None)
-        return list(queue) if queue else []
+        return self.memory.take_notices(user_id)

@@ -10,13 +10,15 @@ may not have. So the page keeps a small recorder and player of its own (`VOICE_J
   the buffer every `HANDS_FREE_CHUNK_S` as a JSON payload (`decode_payload`), so no audio is lost when a
   tick is late; while the page speaks a reply the microphone stays open, cleaned of the page's own voice
   by the browser's echo cancellation (getUserMedia constraints), and the payload says `speaking`: the
-  server then listens only for the wake word (barge-in), never for a request;
+  server then listens only for the wake word or "stop" (barge-in), never for a request;
 - the player gets the reply as one growing text, one line per synthesised sentence (`ReplyStream`), and
   plays the WAV clips one after another as they arrive, so the first sentence plays while the rest is
   still being generated and synthesised;
-- on a barge-in the server sets a hidden textbox to `stop <turn> <heard_s>` (`barge_signal`): the page
-  stops that reply at once, ignores whatever of it still arrives, and logs how long after the microphone
-  captured the wake word's detection point (`heard_s` seconds into what it sent) playback stopped.
+- the server signals the page through a hidden textbox (`page_signal`, one line per signal):
+  `stop <turn> <heard_s>` on a barge-in: the page stops that reply at once, ignores whatever of it still
+  arrives, and logs how long after the microphone captured the detection point (`heard_s` seconds into
+  what it sent) playback stopped; `wake <heard_s>` when the wake word is heard: the page plays the earcon
+  (the two tones of `assistant.speech.talk.earcon`, made in the browser) unless `wake.earcon` is off.
 """
 
 from __future__ import annotations
@@ -27,6 +29,8 @@ import uuid
 from dataclasses import dataclass, field
 
 import numpy as np
+
+from assistant.speech.talk import EARCON_GAIN, EARCON_HZ, EARCON_S
 
 MAX_PAYLOAD_SECONDS = 10.0  # the page never buffers more than this between two collections
 
@@ -74,9 +78,15 @@ def decode_payload(text: str | None) -> MicPayload | None:
     )
 
 
-def barge_signal(turn: str, heard_s: float) -> str:
-    """What the hidden `barge_signal` textbox carries to the page: stop this reply (see `VOICE_JS`)."""
+def stop_signal(turn: str, heard_s: float) -> str:
+    """A `page_signal` line: stop playing this reply (barge-in; see `VOICE_JS`)."""
     return f"stop {turn} {heard_s:.3f}"
+
+
+def wake_signal(heard_s: float) -> str:
+    """A `page_signal` line: the wake word was heard `heard_s` into the audio; play the earcon. (The time
+    also makes each signal new text, so the textbox's change event fires for every wake.)"""
+    return f"wake {heard_s:.3f}"
 
 
 @dataclass
@@ -115,6 +125,7 @@ VOICE_JS = r"""
   const MAX_BUFFER_S = 10;   // keep at most this much unsent audio
   const ECHO_TAIL_MS = 400;  // the page counts as speaking this long after it stops (its echo's tail)
   const MARKS_KEPT = 2000;   // (samples captured, time) of the last ~16 s of microphone frames
+  __EARCON__
 
   const voice = {
     stream: null, ctx: null, chunks: [], buffered: 0, muted: false, error: '', timer: null,
@@ -227,10 +238,29 @@ VOICE_JS = r"""
       for (const [count, at] of this.marks) if (count >= sample) return at;
       return null;
     },
-    bargeIn(text) {
-      const parts = (text || '').split(' ');
-      if (parts[0] !== 'stop' || !parts[1]) return;
-      const turn = parts[1], heardS = Number(parts[2] || 0);
+    signal(text) {  // the server's `page_signal`: one command per line
+      for (const line of (text || '').split('\n')) {
+        const parts = line.split(' ');
+        if (parts[0] === 'stop' && parts[1]) this.bargeIn(parts[1], Number(parts[2] || 0));
+        else if (parts[0] === 'wake') this.chime();
+      }
+    },
+    chime() {  // the earcon: two soft rising tones, faded in and out; not counted as speaking
+      if (!this.ctx) return;
+      const half = EARCON_S / 2, t0 = this.ctx.currentTime + 0.01;
+      EARCON_HZ.forEach((hz, i) => {
+        const osc = this.ctx.createOscillator(), gain = this.ctx.createGain(), at = t0 + i * half;
+        osc.frequency.value = hz;
+        gain.gain.setValueAtTime(0, at);
+        gain.gain.linearRampToValueAtTime(EARCON_GAIN, at + 0.01);
+        gain.gain.setValueAtTime(EARCON_GAIN, at + half - 0.01);
+        gain.gain.linearRampToValueAtTime(0, at + half);
+        osc.connect(gain).connect(this.ctx.destination);
+        osc.start(at); osc.stop(at + half);
+      });
+      this.log.push({turn: this.turn, event: 'chime', at: performance.now()});
+    },
+    bargeIn(turn, heardS) {
       const wasPlaying = this.playing && this.turn === turn;
       this.stopped.add(turn);
       if (this.turn === turn) this.reset(null);
@@ -273,6 +303,11 @@ VOICE_JS = r"""
 </script>
 """
 
+VOICE_JS = VOICE_JS.replace(
+    "__EARCON__",
+    f"const EARCON_HZ = {list(EARCON_HZ)}, EARCON_S = {EARCON_S}, EARCON_GAIN = {EARCON_GAIN};  // talk.earcon",
+)
+
 # Event `js` snippets (Gradio passes the inputs' values and uses the return value as the inputs).
 
 
@@ -290,4 +325,4 @@ JS_TAKE = (
     "(payload, session, seq) => [window.assistantVoice ? window.assistantVoice.take() : '', session, seq]"
 )
 JS_PLAY = "(text) => { if (window.assistantVoice) window.assistantVoice.play(text); return []; }"
-JS_BARGE = "(text) => { if (window.assistantVoice) window.assistantVoice.bargeIn(text); return []; }"
+JS_SIGNAL = "(text) => { if (window.assistantVoice) window.assistantVoice.signal(text); return []; }"

@@ -298,6 +298,12 @@ def bench_load(
         float, typer.Option(min=0.0, max=1.0, help="Share of open questions (generator) among the turns.")
     ] = 0.0,
     out: Annotated[Path, typer.Option(help="JSON report path.")] = Path("reports/bench_load.json"),
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            min=0, max=16, help="Web processes of the app it starts (default: web.workers; 0 = one per core)."
+        ),
+    ] = None,
 ) -> None:
     """Concurrent typed turns against the web app: throughput, p50/p95, errors, and no acknowledged turn lost."""
     import contextlib
@@ -311,8 +317,12 @@ def bench_load(
     from assistant.cli_state import settings_from
     from assistant.console import console, fail, status
 
-    settings = settings_from(ctx)
-    report: dict = {"machine": machine_info(), "runs": []}
+    settings = settings_from(ctx, {"web": {"workers": workers}})
+    report: dict = {
+        "machine": machine_info(),
+        "runs": [],
+        "workers": None if url else bench.worker_count(settings),
+    }
     try:
         with contextlib.ExitStack() as stack:
             if url is None:
@@ -333,7 +343,10 @@ def bench_load(
         fail(str(exc))
     report["machine"]["load_average_end"] = [round(x, 2) for x in os.getloadavg()]
 
-    table = Table(title=f"Web app load ({report['machine']['cpus_usable']} CPUs, {seconds:g} s per run)")
+    procs = f", {report['workers']} web processes" if report["workers"] else ""
+    table = Table(
+        title=f"Web app load ({report['machine']['cpus_usable']} CPUs{procs}, {seconds:g} s per run)"
+    )
     for column in (
         "users",
         "turns ok",

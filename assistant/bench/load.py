@@ -71,7 +71,7 @@ def drive(url: str, users: int, seconds: float, open_share: float = 0.0) -> tupl
     """Run the users until `seconds` have passed (a turn in flight at the deadline is let finish)."""
     import httpx
 
-    from assistant.bench.webclient import WebClientError, WebTab, find_turn_endpoint
+    from assistant.bench.webclient import WebClientError, WebTab, find_turn_endpoint, page_url
 
     with httpx.Client() as client:
         endpoint = find_turn_endpoint(url, client)
@@ -82,9 +82,9 @@ def drive(url: str, users: int, seconds: float, open_share: float = 0.0) -> tupl
 
     def user(index: int) -> None:
         rng = np.random.default_rng(index)
-        tab = WebTab(url, endpoint, timeout_s=max(60.0, seconds * 2))
         limits = httpx.Limits(max_connections=4)
         with httpx.Client(limits=limits) as client:
+            tab = WebTab(page_url(url, client), endpoint, timeout_s=max(60.0, seconds * 2))
             turn = 0
             while time.perf_counter() < deadline:
                 text = message(index, turn, open_share, rng)
@@ -152,6 +152,32 @@ def summarise(results: list[TurnResult], elapsed: float, users: int) -> dict[str
     }
 
 
+def worker_count(settings: Settings) -> int:
+    from ui.workers import worker_count as count
+
+    return count(settings)
+
+
+def free_ports(count: int, tries: int = 50) -> int:
+    """A port on 127.0.0.1 that is free with the `count - 1` after it (for `web.workers`)."""
+    import socket
+
+    for _ in range(tries):
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            base = int(sock.getsockname()[1])
+        if base + count > 65535:
+            continue
+        try:
+            for port in range(base + 1, base + count):
+                with socket.socket() as sock:
+                    sock.bind(("127.0.0.1", port))
+        except OSError:
+            continue
+        return base
+    raise LoadError(f"No {count} free ports in a row on 127.0.0.1.")
+
+
 class LocalServer:
     """`assistant serve` on a free 127.0.0.1 port over a private database; stopped on exit."""
 
@@ -164,13 +190,10 @@ class LocalServer:
         self.url = ""
 
     def __enter__(self) -> LocalServer:
-        import socket
 
         from assistant.bench.webclient import WebClientError, wait_until_up
 
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            port = int(sock.getsockname()[1])
+        port = free_ports(worker_count(self.settings))
         env = (
             {k: v for k, v in os.environ.items() if k != "ASSISTANT_DATABASE_URL"}
             | {
@@ -178,6 +201,7 @@ class LocalServer:
                 "ASSISTANT_CACHE_DIR": str(self.settings.cache_dir),
                 "ASSISTANT_NLU__MODEL": self.settings.nlu.model,
                 "ASSISTANT_WEB__GUEST_TABS": "true",  # each simulated tab is its own user, as `verify_stored` reads
+                "ASSISTANT_WEB__WORKERS": str(self.settings.web.workers),
                 "HF_HUB_OFFLINE": "1",
                 "GRADIO_ANALYTICS_ENABLED": "False",
             }

@@ -166,6 +166,21 @@ def find_event(base_url: str, client: Any, elem_id: str, event: str, by_input: b
     raise WebClientError(f"{base_url} has no {event!r} event on {elem_id!r}; is it the assistant's web app?")
 
 
+def page_url(base_url: str, client: Any) -> str:
+    """Where a browser opening `base_url` lands: the app spreads page loads over its processes by redirect
+    (`web.workers`, see ui/workers.py), and a tab then talks only to the process that served its page."""
+    from urllib.parse import urlsplit
+
+    try:
+        response = client.get(f"{base_url}/", follow_redirects=False, timeout=30)
+    except Exception as exc:
+        raise WebClientError(f"cannot reach {base_url}: {exc}") from exc
+    if response.is_redirect and response.headers.get("location"):
+        target = urlsplit(response.headers["location"])
+        return f"{target.scheme}://{target.netloc}"
+    return base_url
+
+
 def find_turn_endpoint(base_url: str, client: Any) -> TurnEndpoint:
     """The event that the Send button (elem_id "send") triggers, with the page's default picker values."""
     event = find_event(base_url, client, "send", "click")

@@ -16,6 +16,7 @@ from assistant.memory.models import (
     CalendarEvent,
     Conversation,
     ListItem,
+    Notice,
     Reminder,
     Timer,
     Turn,
@@ -67,7 +68,18 @@ class Conversations:
             # Explicit deletes as well as the FK cascade, so a database with foreign keys off is also clean.
             list_ids = select(UserList.id).where(UserList.user_id == user_id)
             session.execute(delete(ListItem).where(ListItem.list_id.in_(list_ids)))
-            for model in (TurnVector, Turn, Conversation, Timer, Reminder, CalendarEvent, UserList, UserFact):
+            models = (
+                TurnVector,
+                Turn,
+                Conversation,
+                Timer,
+                Reminder,
+                CalendarEvent,
+                UserList,
+                UserFact,
+                Notice,
+            )
+            for model in models:
                 session.execute(delete(model).where(model.user_id == user_id))
             return session.execute(delete(User).where(User.id == user_id)).rowcount > 0
 

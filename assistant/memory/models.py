@@ -125,6 +125,21 @@ class TurnVector(Base):
     vector: Mapped[bytes] = mapped_column(LargeBinary)
 
 
+class Notice(Base):
+    """An alert (an alarm, a timer, a reminder) waiting to be shown on the user's web page. In the
+    database, not in one process's memory, so any of the web app's processes (`web.workers`) or replicas
+    shows it to the user's page, whichever scheduler fired it; `delivered` once a page has taken it."""
+
+    __tablename__ = "notices"
+    __table_args__ = (Index("ix_notices_user_delivered", "user_id", "delivered"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    delivered: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
 class Timer(Base):
     """Timers and alarms: `kind` is 'timer' or 'alarm'; `status` is active, fired or cancelled. An alarm
     with `repeat` ("daily", "weekdays", "monday,thursday": see recurrence.py) stays active and moves to its

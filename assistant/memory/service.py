@@ -17,6 +17,7 @@ from assistant.memory.checks import (
 )
 from assistant.memory.conversations import Conversations, TurnContext
 from assistant.memory.db import Database
+from assistant.memory.notices import Notices
 from assistant.memory.recall import TurnRecall
 from assistant.memory.skill_state import SkillState
 
@@ -31,8 +32,8 @@ __all__ = [
 ]
 
 
-class Memory(Conversations, SkillState, TurnRecall):
-    """Conversations, turns, skill state and recall of earlier turns, per user."""
+class Memory(Conversations, SkillState, TurnRecall, Notices):
+    """Conversations, turns, skill state, recall of earlier turns and notices for the web page, per user."""
 
     def __init__(self, database: Database) -> None:
         self.db = database

@@ -72,12 +72,17 @@ def echo_responder(synth: Synthesizer) -> Responder:
     return respond
 
 
-def earcon(sample_rate: int = 22_050, seconds: float = 0.16) -> AudioChunk:
+EARCON_HZ = (659.25, 880.0)  # E5 then A5 (the web page makes the same tones itself: `ui.voice`)
+EARCON_S = 0.16
+EARCON_GAIN = 0.25
+
+
+def earcon(sample_rate: int = 22_050, seconds: float = EARCON_S) -> AudioChunk:
     """The chime played when the wake word is heard: two soft rising tones (E5, A5), faded in and out."""
     half = int(seconds / 2 * sample_rate)
     t = np.arange(half) / sample_rate
     fade = np.minimum(1.0, np.minimum(t, t[::-1]) / 0.01)
-    tones = [0.25 * fade * np.sin(2 * np.pi * hz * t) for hz in (659.25, 880.0)]
+    tones = [EARCON_GAIN * fade * np.sin(2 * np.pi * hz * t) for hz in EARCON_HZ]
     return AudioChunk(np.concatenate(tones).astype(np.float32), sample_rate, "", 0, True)
 
 

@@ -122,6 +122,8 @@ def test_wake_word_while_the_page_speaks_stops_the_reply_and_answers_the_new_req
         )
         (barge,) = voice["barges"]
         cut = [e for e in voice["log"] if e["turn"] == barge["turn"] and e["event"] == "playing"]
+        # The earcon played at each "Alexa" (the first one, and the barge-in).
+        assert len([e for e in voice["log"] if e["event"] == "chime"]) == 2, voice["log"]
         # The page was speaking the first reply when it stopped it, and nothing of it played afterwards.
         assert barge["wasPlaying"] and cut and all(e["at"] < barge["at"] for e in cut), voice
         users = [u.lower() for u in page.locator('#chat [data-testid="user"]').all_inner_texts()]

@@ -21,6 +21,7 @@ TABLES = {
     "user_facts",
     "accounts",
     "turn_vectors",
+    "notices",
 }
 
 

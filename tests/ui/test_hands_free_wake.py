@@ -54,15 +54,18 @@ class Page:
         session, timer, self.status = self.tab.on_listen_start("ok", None, SimpleNamespace())
         assert timer.active is True, self.status
         self.session, self.seq = session, 0
+        self.tick_s = 0.25  # how often the page posts its audio (the timer's first value)
 
-    def say(self, audio: np.ndarray, muted: bool = False) -> list[str]:
+    def say(self, audio: np.ndarray, muted: bool = False, tick: int = TICK) -> list[str]:
         """Post `audio` tick by tick; the statuses shown (stops at a finished utterance, as the page's
         next ticks would only be answered 'Answering…' until its turn has run)."""
         statuses = []
-        for i in range(0, max(len(audio), 1), TICK):  # empty audio: one empty tick
-            new_seq, status, _ = self.tab.on_listen(
-                payload(audio[i : i + TICK], muted=muted), self.session, self.seq
+        for i in range(0, max(len(audio), 1), tick):  # empty audio: one empty tick
+            new_seq, status, timer = self.tab.on_listen(
+                payload(audio[i : i + tick], muted=muted), self.session, self.seq
             )
+            if not isinstance(timer, dict):  # a new `gr.Timer` (a dict is `gr.skip()`): the tick changed
+                self.tick_s = timer.value
             statuses.append(status)
             if isinstance(new_seq, int):
                 self.seq = new_seq
@@ -84,11 +87,13 @@ def test_wake_word_then_request_then_follow_up_then_asleep(pipeline, speak):
     # Without the name nothing is heard: the end-pointer gets no audio, no turn starts.
     statuses = page.say(np.concatenate([silence(1.2), speak("What time is it?"), silence(1.5)]))
     assert set(statuses) == {ASLEEP} and page.seq == 0 and page.session.pending_utterance is None
-    assert not page.session.listening.in_speech
+    assert not page.session.listening.in_speech and page.session.page_signals == []
     # "Alexa, what time is it?" in one breath: woken, the request taken whole, the name taken off.
     statuses = page.say(np.concatenate([speak("Alexa, what time is it?"), silence(1.5)]))
     assert page.seq == 1 and statuses[-1] == "Heard you, thinking…", statuses
     assert statuses[0] == ASLEEP and "Listening…" in statuses
+    (chime,) = page.session.page_signals  # the page plays its earcon
+    assert chime.startswith("wake "), chime
     updates = page.turn()
     assert len(updates) >= 2 and all(len(u) == 7 for u in updates)
     (first,) = page.users_said()
@@ -163,3 +168,51 @@ def test_every_name_in_front_is_taken_off():
 def test_asleep_status_names_the_wake_word():
     gate = SimpleNamespace(detector=SimpleNamespace(phrase="Hey Jarvis"))
     assert asleep_status(gate) == 'Say "Hey Jarvis" and your request…'
+
+
+@pytest.mark.slow
+def test_stop_while_the_page_speaks_cuts_the_reply_off_and_other_words_start_nothing(pipeline, speak):
+    """As in `assistant talk`: while the page speaks, "stop" cuts the reply off (the turn is marked
+    interrupted, the page is told to stop playing it); other words said meanwhile start no turn. The page
+    sends its audio every 0.1 s while it speaks, every 0.25 s again afterwards."""
+    import time
+
+    from sqlalchemy import select
+
+    from assistant.memory.models import Turn
+
+    page = Page(pipeline)
+    page.say(np.concatenate([silence(1.2), speak("Alexa, what can you do?"), silence(1.5)]))
+    assert page.seq == 1
+    page.turn()
+    turn, cancel = page.session.reply
+    fast = SAMPLE_RATE // 10
+    # The page speaks its reply (muted: echo cancellation left nothing of it): a request said meanwhile
+    # without the name is no request, even once its words are heard.
+    statuses = page.say(np.concatenate([silence(0.3), speak("What time is it?"), silence(1.2)]), True, fast)
+    assert page.tick_s == pytest.approx(0.1), "the page is asked for its audio faster while it speaks"
+    for _ in range(100):  # its transcript is read on a later tick, once made
+        if page.session.stop_check is None:
+            break
+        time.sleep(0.05)
+        statuses += page.say(silence(0.1), True, fast)
+    assert page.seq == 1 and set(statuses) == {"Speaking…"}, statuses
+    assert not any(s.startswith("stop") for s in page.session.page_signals) and not cancel.cancelled
+    # "Stop." while it speaks: the reply is cut off.
+    statuses = page.say(np.concatenate([speak("Stop."), silence(0.8)]), True, fast)
+    for _ in range(100):
+        if "Stopped. Listening…" in statuses:
+            break
+        time.sleep(0.05)
+        statuses += page.say(silence(0.1), True, fast)
+    assert "Stopped. Listening…" in statuses and page.seq == 1, statuses
+    stops = [s for s in page.session.page_signals if s.startswith("stop")]
+    assert cancel.cancelled and len(stops) == 1 and stops[0].startswith(f"stop {turn} "), stops
+    with pipeline.memory.db.read() as db:
+        (stored,) = db.scalars(select(Turn).where(Turn.conversation_id == page.session.conversation_id))
+        assert stored.interrupted and "can you do" in stored.user_text
+    # Quiet again: the slower tick, and the next request (in the follow-up window) is taken as usual.
+    page.say(silence(0.5))
+    assert page.tick_s == pytest.approx(0.25)
+    statuses = page.say(np.concatenate([speak("What time is it?"), silence(1.5)]))
+    assert page.seq == 2 and statuses[-1] == "Heard you, thinking…", statuses
