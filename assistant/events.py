@@ -39,6 +39,10 @@ class TurnRequest:
         None  # a `HeardAhead` started by `Listening.hear_ahead` at a pause in this audio
     )
     cancel: CancelToken | None = None  # barge-in: cancelled, the turn stops and is stored as interrupted
+    # already heard: the transcript of exactly this audio (hands-free takes the wake word off its front),
+    # and what making it took; the turn does not transcribe again
+    transcript: Transcript | None = None
+    transcript_ms: float | None = None
 
 
 @dataclass(frozen=True)

@@ -193,15 +193,20 @@ class Pipeline:
 
         start = time.perf_counter()
         ahead = request.heard_ahead if request.sample_rate in (None, 16_000) else None
+        early_ms = request.transcript_ms if request.transcript is not None else None
         try:
-            transcript, was_ahead = use_or_transcribe(
-                ahead, request.audio, lambda: self.runtime.recognizer().transcribe(samples)
-            )
+            if request.transcript is not None:
+                transcript = request.transcript
+            else:
+                transcript, was_ahead = use_or_transcribe(
+                    ahead, request.audio, lambda: self.runtime.recognizer().transcribe(samples)
+                )
+                early_ms = ahead.compute_ms if was_ahead and ahead is not None else None
         except AudioError as exc:
             raise InputError(str(exc)) from exc
         yield watch.lap("asr", start)  # with a transcript heard ahead: only what was left to wait
-        if was_ahead and ahead.compute_ms is not None:
-            watch.timings["asr_heard_ahead"] = round(ahead.compute_ms, 2)
+        if early_ms is not None:
+            watch.timings["asr_heard_ahead"] = round(early_ms, 2)
         for stage, ms in transcript.timings.items():
             if stage != "total":
                 watch.timings[f"asr_{stage}"] = round(ms, 2)

@@ -217,6 +217,7 @@ class ConversationTab(HandsFree):
         voice: str | None,
         speak: bool,
         heard_ahead: Any = None,
+        said: Any = None,
     ) -> Iterator[tuple[Any, ...]]:
         """Stream one turn: (textbox, chat, reply audio, waterfall, side panel, status, reply stream).
 
@@ -246,6 +247,8 @@ class ConversationTab(HandsFree):
                 voice_override=self._override(voice, self.settings.tts.backend),
                 heard_ahead=heard_ahead,
                 cancel=cancel,
+                transcript=said.transcript if said is not None else None,
+                transcript_ms=said.compute_ms if said is not None else None,
             )
             shown_at = time.perf_counter()
             for event in self.pipeline.run(request):

@@ -22,7 +22,7 @@ import logging
 import re
 import time
 from collections.abc import Iterator
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 import gradio as gr
@@ -30,7 +30,7 @@ import numpy as np
 
 from assistant.accounts.doors import web_owner
 from assistant.listening import Listening
-from assistant.speech.ahead import HeardAhead, use_or_transcribe
+from assistant.speech.ahead import use_or_transcribe
 from assistant.speech.types import SAMPLE_RATE, Transcript
 from assistant.speech.wake import WakeGate, strip_wake_phrase
 from ui.conversation_layout import HANDS_FREE_CHUNK_S, REPLYING_TICK_S
@@ -58,33 +58,13 @@ def without_wake_phrase(text: str, phrase: str) -> str:
     return stripped
 
 
-class Transcribed(HeardAhead[Transcript]):
-    """A transcript already made for exactly this audio (with the wake word taken off), handed to the turn
-    in place of the one heard ahead, so the pipeline neither transcribes again nor sees the name. Nothing
-    runs: it is born finished, and every method of `HeardAhead` is answered here."""
+@dataclass(frozen=True)
+class Said:
+    """What the request after the wake word was heard as (the name taken off its front), and what hearing
+    it took: the turn gets it as `TurnRequest.transcript` and does not transcribe again."""
 
-    def __init__(self, audio: np.ndarray, transcript: Transcript, compute_ms: float | None) -> None:
-        self.audio = audio
-        self.compute_ms = compute_ms
-        self._transcript = transcript
-
-    def matches(self, audio: object) -> bool:
-        return audio is self.audio
-
-    def result(self, timeout: float | None = None) -> Transcript:
-        return self._transcript
-
-    def done(self) -> bool:
-        return True
-
-    def cancel(self) -> None:
-        return None
-
-    def cancelled(self) -> bool:
-        return False
-
-    def in_flight(self) -> bool:
-        return False
+    transcript: Transcript
+    compute_ms: float | None
 
 
 class HandsFree:
@@ -320,24 +300,24 @@ class HandsFree:
             return
         heard, session.pending_utterance = session.pending_utterance, None
         session = ensure_session(session, request, self.pipeline.memory, web_owner(self.settings))
-        heard_ahead, gate = heard.heard_ahead, session.wake
+        gate, said = session.wake, None
         if gate is not None:
-            heard_ahead, status = self._wake_request(session, gate, heard)
-            if heard_ahead is None:  # the name alone, or nothing heard: no turn, the gate stays open
+            said, status = self._wake_request(session, gate, heard)
+            if said is None:  # the name alone, or nothing heard: no turn, the gate stays open
                 outputs: list[Any] = [gr.skip()] * TURN_OUTPUTS
                 outputs[STATUS_OUTPUT] = status
                 yield tuple(outputs)
                 return
         try:
             yield from self._run_turn(
-                session, None, heard.utterance.audio, nlu, generator, voice, True, heard_ahead
+                session, None, heard.utterance.audio, nlu, generator, voice, True, heard.heard_ahead, said
             )
         finally:
             if gate is not None and session.wake is gate:  # still listening with the same gate
                 gate.keep_open(session.heard_s)  # continued conversation: a follow-up needs no name
 
-    def _wake_request(self, session: WebSession, gate: WakeGate, heard: Any) -> tuple[Any, str]:
-        """(the request's transcript without the wake word in front, as a `Transcribed`, or None and the
+    def _wake_request(self, session: WebSession, gate: WakeGate, heard: Any) -> tuple[Said | None, str]:
+        """(the request's transcript without the wake word in front, or None and the
         status to show when no request was said), as `assistant talk` takes it."""
         from assistant.audio import AudioError, to_speech_samples
 
@@ -364,7 +344,7 @@ class HandsFree:
             if said != text:
                 gate.await_request(session.heard_s)
             return None, "Listening…"
-        return Transcribed(audio, replace(transcript, text=text), compute_ms), ""
+        return Said(replace(transcript, text=text), compute_ms), ""
 
 
 def drop_stop_check(session: WebSession) -> None:
