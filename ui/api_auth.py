@@ -8,7 +8,9 @@ auth.username, else the owner. A token is required whenever one is configured or
 from other machines (a non-localhost interface or a share link): an exposed server with no token at all
 answers every API call with 401 and says how to make one, even when the page itself was served with
 --insecure-no-auth. Without any, on localhost, calls act for the owner unless they name a `user`. Wrong
-tokens are throttled per client like failed sign-ins (`ui.throttle`); a refused call runs nothing.
+tokens are throttled per client like failed sign-ins (`ui.throttle`), and only per client: a token is no
+account name a crowd could lock out for everyone (an exposed server's shared token has at least
+auth.min_password_chars characters, accounts' tokens are random). A refused call runs nothing.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from typing import Any
 from assistant.config import Settings
 from ui.throttle import LoginThrottle
 
-THROTTLE_ACCOUNT = "openai-api"  # wrong tokens from all clients together count against this name
+THROTTLE_PREFIX = "openai-api "  # wrong tokens count per client: one client's guesses never lock out others
 TOKEN_HINT = (
     "Make a token for an account with `assistant users token NAME`, or set a shared one with "
     "`export ASSISTANT_AUTH__API_TOKEN=...` (or auth.api_token in assistant.toml; auth.password also "
@@ -80,7 +82,7 @@ class BearerAuth:
                 else "This server has accounts, so its API needs a token and none has one yet. "
             )
             raise Unauthorized(401, reason + TOKEN_HINT)
-        wait = self.throttle.wait_s(client, THROTTLE_ACCOUNT)
+        wait = self.throttle.wait_s(client, THROTTLE_PREFIX + client)
         if wait > 0:
             raise Unauthorized(429, f"Too many wrong API tokens; try again in {wait:.0f} s.")
         scheme, _, sent = (authorization or "").strip().partition(" ")
@@ -92,7 +94,7 @@ class BearerAuth:
         )
         account = None if shared or not has_accounts else self.accounts.name_for_token(sent)
         if not shared and account is None:
-            self.throttle.failed(client, THROTTLE_ACCOUNT)
+            self.throttle.failed(client, THROTTLE_PREFIX + client)
             raise Unauthorized(401, "The API token is wrong.")
         self.throttle.succeeded(client)
         return Caller(account=account)

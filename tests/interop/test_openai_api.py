@@ -437,6 +437,21 @@ def test_wrong_tokens_are_throttled(served: tuple[str, Any], tmp_path: Path) -> 
         assert right.json()["error"]["type"] == "rate_limit_error"
 
 
+def test_one_clients_wrong_tokens_never_lock_out_another() -> None:
+    from ui.api_auth import BearerAuth, TokenPolicy, Unauthorized
+    from ui.throttle import LoginThrottle
+
+    auth = BearerAuth(TokenPolicy(token=TOKEN, required=True), LoginThrottle(3, 3, 60.0))
+    statuses = []
+    for _ in range(10):
+        try:
+            auth.check("Bearer guess", "10.0.0.66")
+        except Unauthorized as exc:
+            statuses.append(exc.status)
+    assert statuses[:3] == [401, 401, 401] and set(statuses[3:]) == {429}
+    assert auth.check(f"Bearer {TOKEN}", "10.0.0.2").account is None  # another client: let in at once
+
+
 def test_serve_refuses_a_short_api_token_on_an_exposed_server(tmp_path: Path) -> None:
     from ui.serve import ServeError, plan
 
