@@ -16,9 +16,11 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -158,6 +160,21 @@ def sentence_encoder_model():
     from sentence_transformers import SentenceTransformer
 
     return SentenceTransformer(str(minilm_dir()), device="cpu")
+
+
+_shared_encoder: Any = None
+_shared_lock = threading.Lock()
+
+
+def shared_sentence_encoder():
+    """One `sentence_encoder_model()` per process, for readers that never train it: the assistant's recall
+    of earlier turns and a loaded `minilm` (frozen) intent model hold the same 90 MB of weights, not two
+    copies. Kept in eval mode; nobody may call `.train()` on it."""
+    global _shared_encoder
+    with _shared_lock:
+        if _shared_encoder is None:
+            _shared_encoder = sentence_encoder_model().eval()
+        return _shared_encoder
 
 
 def _read_cache(folder: Path) -> dict[str, np.ndarray]:

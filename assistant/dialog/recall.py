@@ -39,9 +39,9 @@ class SentenceEncoder:
     """MiniLM sentence vectors (384-d, unit length)."""
 
     def __init__(self) -> None:
-        from nlu.embeddings import sentence_encoder_model
+        from nlu.embeddings import shared_sentence_encoder
 
-        self.model = sentence_encoder_model()
+        self.model = shared_sentence_encoder()  # the same weights a loaded frozen `minilm` model reads
 
     def encode(self, text: str) -> np.ndarray:
         return self.encode_many([text])[0]

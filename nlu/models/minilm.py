@@ -51,14 +51,19 @@ class MiniLMIntentModel(BaseIntentModel):
         self.net = None
 
     # --- network -------------------------------------------------------------------------------------
-    def _load_encoder(self, folder: Path | None = None) -> None:
+    def _load_encoder(self, folder: Path | None = None, share: bool = False) -> None:
+        """`share`: a saved frozen model on CPU reads the process's one MiniLM (`shared_sentence_encoder`,
+        also the assistant's recall encoder) instead of loading its own copy; training never shares."""
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         from transformers import AutoModel, AutoTokenizer
 
-        from nlu.embeddings import minilm_dir
+        from nlu.embeddings import minilm_dir, shared_sentence_encoder
 
         source = folder or minilm_dir()
         self.tokenizer = AutoTokenizer.from_pretrained(str(folder.parent / "tokenizer" if folder else source))
+        if share and folder is None and self.config["mode"] == "frozen" and str(self.device) == "cpu":
+            self.encoder = shared_sentence_encoder()[0].auto_model
+            return
         self.encoder = AutoModel.from_pretrained(str(source)).to(self.device)
         if self.config["mode"] == "frozen":
             self.encoder.requires_grad_(False)
@@ -232,7 +237,7 @@ class MiniLMIntentModel(BaseIntentModel):
     def _load_weights(self, folder: Path) -> None:
         from safetensors.torch import load_file
 
-        self._load_encoder(folder / "encoder" if self.config["mode"] == "finetune" else None)
+        self._load_encoder(folder / "encoder" if self.config["mode"] == "finetune" else None, share=True)
         if self.config["mode"] == "frozen":
             from transformers import AutoTokenizer
 

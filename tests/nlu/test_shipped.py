@@ -144,3 +144,16 @@ def test_an_ensemble_trains_saves_and_loads(tiny_hwu, tmp_path: Path) -> None:
     again = load_folder(tmp_path / "ensemble")
     assert [i.label for i in again.predict(texts)] == [i.label for i in model.predict(texts)]
     assert [i.confidence for i in again.predict(texts)] == [i.confidence for i in model.predict(texts)]
+
+
+def test_the_frozen_minilm_model_and_recall_read_one_copy_of_minilm() -> None:
+    """A loaded frozen `minilm` on CPU and the assistant's recall encoder share the weights (not 2 x 90 MB);
+    its predictions stay those recorded above (`test_other_shipped_models_predict_as_recorded`)."""
+    from assistant.dialog.recall import SentenceEncoder
+    from nlu.embeddings import shared_sentence_encoder
+    from nlu.registry import load_folder
+
+    model = load_folder(SHIPPED_DIR / "minilm-frozen")
+    assert model.encoder is shared_sentence_encoder()[0].auto_model
+    assert SentenceEncoder().model is shared_sentence_encoder()
+    assert not model.encoder.training
