@@ -232,9 +232,12 @@ class ConversationTab(HandsFree):
         if speak:
             session.reply = (spoken.turn, cancel)
         session.busy = True
+        started = shown_at = time.perf_counter()
+        shown = False  # the page got this turn's first update (typed text cleared, the new reply stream)
         try:
-            # a new stream id also stops whatever the page is still saying from the previous turn
-            yield "", view.messages, None, gr.skip(), gr.skip(), "", spoken.text if speak else gr.skip()
+            if audio is not None:  # recognition takes a while: show at once that the turn started
+                yield "", view.messages, None, gr.skip(), gr.skip(), "", spoken.text if speak else gr.skip()
+                shown = True
             request = TurnRequest(
                 user=session.user_name,
                 user_id=session.user_id,
@@ -250,7 +253,6 @@ class ConversationTab(HandsFree):
                 transcript=said.transcript if said is not None else None,
                 transcript_ms=said.compute_ms if said is not None else None,
             )
-            shown_at = time.perf_counter()
             for event in self.pipeline.run(request):
                 changed = view.apply(event)
                 clip = None
@@ -259,8 +261,14 @@ class ConversationTab(HandsFree):
                 # Every update re-sends the chat to the page: a skill turn made six in 10 ms, which cost
                 # the web app more than the turn. Text shows at most every UPDATE_EVERY_S (a streamed
                 # reply still grows smoothly); each spoken clip goes out at once; the end comes below.
+                # A typed turn's first update waits as long: a skill turn (~10 ms) is shown once, whole.
                 now = time.perf_counter()
-                if clip is not None or (changed and now - shown_at >= UPDATE_EVERY_S):
+                if not shown and (clip is not None or now - started >= UPDATE_EVERY_S):
+                    shown, shown_at = True, now
+                    # a new stream id also stops whatever the page is still saying from the previous turn
+                    stream = spoken.text if speak else gr.skip()
+                    yield "", view.messages, None, gr.skip(), gr.skip(), view.status(), stream
+                elif shown and (clip is not None or (changed and now - shown_at >= UPDATE_EVERY_S)):
                     shown_at = now
                     stream = clip if clip is not None else gr.skip()
                     yield gr.skip(), view.messages, gr.skip(), gr.skip(), gr.skip(), view.status(), stream
@@ -271,13 +279,13 @@ class ConversationTab(HandsFree):
         session.messages = kept_messages(view.messages, self.settings.web)  # the rest is in History
         chart = waterfall_html(view.spans(), view.total_ms) if view.arrivals else None
         yield (
-            gr.skip(),
+            "" if not shown else gr.skip(),
             view.messages,
             view.reply_audio(),
             chart if chart is not None else gr.skip(),
             state_panel(user_state(self.pipeline.memory, session.user_id)),
             view.status(),
-            gr.skip(),
+            spoken.text if speak and not shown else gr.skip(),  # the new stream id stops the last reply
         )
 
     @staticmethod
