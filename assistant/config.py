@@ -424,3 +424,13 @@ def _drop_none(data: dict[str, Any]) -> dict[str, Any]:
         if value is not None:
             clean[key] = value
     return clean
+
+
+def web_processes(settings: Settings) -> int:
+    """How many web processes `assistant serve` runs: `web.workers`, 0 meaning one per CPU core it may use."""
+    import os
+
+    wanted = settings.web.workers
+    if wanted == 0:
+        wanted = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    return max(1, min(16, wanted))

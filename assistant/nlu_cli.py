@@ -379,3 +379,55 @@ def crossset(
         )
     if result.missing_labels:
         console.print(f"[yellow]The model lacks accepted labels:[/] {', '.join(result.missing_labels)}")
+
+
+@app.command()
+def claims(
+    ctx: typer.Context,
+    out: Annotated[Path, typer.Option(help="Reports folder (claims.md, claims.json, plots).")] = Path(
+        "reports/nlu/claims"
+    ),
+    small: Annotated[
+        bool, typer.Option("--small", help="Tiny setting (tests, a first look): one seed, minutes.")
+    ] = False,
+    full: Annotated[bool, typer.Option("--full", help="More seeds, lengths and distances (hours).")] = False,
+    seeds: Annotated[
+        int | None, typer.Option(min=1, help="Seeds 0..N-1 instead of the setting's (default 3).")
+    ] = None,
+    device: Annotated[
+        str | None, typer.Option(help="auto, cpu or cuda (default: the settings' device; auto picks cuda).")
+    ] = None,
+) -> None:
+    """Measure the "Transformer vs LSTM" article's claims here: speed, long range, memory, data, latency."""
+    from assistant.cli_state import settings_from
+    from assistant.console import console, err_console, fail
+    from assistant.device import pick_device
+    from nlu.claims.report import rich_table
+    from nlu.claims.runner import run_claims
+    from nlu.claims.settings import ClaimsSettings
+
+    if small and full:
+        fail("Choose --small or --full, not both.")
+        return
+    if device is not None and device not in ("auto", "cpu", "cuda"):
+        fail(f"Unknown device {device!r}: use auto, cpu or cuda.")
+        return
+    settings = settings_from(ctx)
+    try:
+        setting = ClaimsSettings.named("small" if small else "full" if full else "default")
+        if seeds is not None:
+            setting = setting.with_seeds(seeds)
+        resolved = pick_device(device) if device else settings.resolved_device()
+        report = run_claims(
+            setting,
+            out,
+            device=resolved,
+            cache_dir=settings.cache_dir,
+            data_dir=settings.nlu.data_dir,
+            log=lambda line: err_console.print(line),
+        )
+    except (*_user_errors(), RuntimeError) as exc:
+        fail(str(exc))
+        return
+    console.print(rich_table(report))
+    console.print(f"Wrote {out / 'claims.md'}, {out / 'claims.json'} and plots to {out}")

@@ -38,6 +38,21 @@ UPDATE_EVERY_S = 0.05  # the chat's updates during a turn, at most this often (s
 HANDS_FREE_LIMIT_S = 900  # one hands-free session listens for at most this long
 
 
+def postprocessed(components: list[Any], values: tuple[Any, ...]) -> tuple[Any, ...]:
+    """What Gradio's postprocessing makes of a handler's outputs (for events wired `postprocess=False`):
+    each value through its component's `postprocess`, serialised; updates such as `gr.skip()` untouched."""
+    from gradio.data_classes import GradioModel, GradioRootModel
+
+    out = []
+    for component, value in zip(components, values, strict=True):
+        if isinstance(value, dict) and value.get("__type__") == "update":
+            out.append(value)
+            continue
+        value = component.postprocess(value)
+        out.append(value.model_dump() if isinstance(value, (GradioModel, GradioRootModel)) else value)
+    return tuple(out)
+
+
 class ConversationTab(HandsFree):
     """Builds the tab's components and wires their events to the shared pipeline."""
 
@@ -69,12 +84,15 @@ class ConversationTab(HandsFree):
             self.settings.web.turn_concurrency
         )  # turns at once across all tabs; the rest wait in the queue
         common = {"concurrency_limit": limit, "concurrency_id": "turn", "show_progress": "hidden"}
+        self.turn_outputs = turn_outputs
         for trigger in (self.ui.textbox.submit, self.ui.send.click):
             trigger(
-                self.on_text,
+                self.on_text_event,
                 [self.ui.textbox, self.session, *pickers, self.ui.speak_typed],
                 turn_outputs,
                 api_visibility="private",
+                preprocess=False,  # its inputs are plain text, a checkbox and names: nothing to convert
+                postprocess=False,  # `on_text_event` converts its outputs itself (see there)
                 **common,
             )
         self.ui.mic.stop_recording(
@@ -157,6 +175,23 @@ class ConversationTab(HandsFree):
         yield from self._run_turn(session, text, None, nlu, generator, voice, bool(speak))
 
     @friendly
+    def on_text_event(
+        self,
+        text: str,
+        session: WebSession | None,
+        nlu: str | None,
+        generator: str | None,
+        voice: str | None,
+        speak: bool,
+        request: gr.Request,
+    ) -> Iterator[tuple[Any, ...]]:
+        """`on_text` for the page's Send button and Enter key, with each output converted for the page here
+        (`postprocessed`). Gradio would convert each input and output in a thread of its pool, one hop per
+        component: a dozen hand-offs of the interpreter lock per typed turn, which under load cost more
+        than the skill turn itself."""
+        for update in self.on_text(text, session, nlu, generator, voice, speak, request):
+            yield postprocessed(self.turn_outputs, update)
+
     def on_voice(
         self,
         recording: str | None,

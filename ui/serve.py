@@ -130,9 +130,9 @@ def serve(
         return
     for warning in serve_plan.warnings:
         err_console.print(f"[bold yellow]Warning:[/] {warning}")
-    from ui.workers import worker_count
+    from assistant.config import web_processes
 
-    count = worker_count(settings)
+    count = web_processes(settings)
     if count > 1 and serve_plan.share:
         err_console.print(
             "[bold yellow]Warning:[/] a share link reaches one process: web.workers is ignored."

@@ -19,7 +19,6 @@ from __future__ import annotations
 import itertools
 import json
 import logging
-import os
 import subprocess
 import sys
 import threading
@@ -31,20 +30,9 @@ from assistant.config import Settings
 
 log = logging.getLogger("assistant.ui")
 
-MAX_WORKERS = 16
-
 
 class WorkersError(RuntimeError):
     """The worker processes cannot start as asked; the message says why."""
-
-
-def worker_count(settings: Settings) -> int:
-    """`web.workers`, with 0 meaning one per CPU core this process may use."""
-    wanted = settings.web.workers
-    if wanted == 0:
-        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-        wanted = cores
-    return max(1, min(MAX_WORKERS, wanted))
 
 
 def settings_json(settings: Settings) -> str:

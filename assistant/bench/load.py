@@ -153,9 +153,9 @@ def summarise(results: list[TurnResult], elapsed: float, users: int) -> dict[str
 
 
 def worker_count(settings: Settings) -> int:
-    from ui.workers import worker_count as count
+    from assistant.config import web_processes
 
-    return count(settings)
+    return web_processes(settings)
 
 
 def free_ports(count: int, tries: int = 50) -> int:

@@ -8,7 +8,6 @@ main process stops its workers.
 
 from __future__ import annotations
 
-import asyncio
 import signal
 import subprocess
 import sys
@@ -18,6 +17,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.interop.conftest import run_async
 from tests.robustness.conftest import MODEL_CACHE, clean_env, nlu_model_name
 
 START_S = 300.0  # a hang guard: two processes load their models on a small shared machine
@@ -45,7 +45,7 @@ def call(spreader, path: str = "/", method: str = "GET", host: str = "localhost:
         "query_string": query,
         "headers": [(b"host", host.encode())],
     }
-    asyncio.run(spreader(scope, None, send))
+    run_async(spreader(scope, None, send))
     if sent[0]["type"] == "app":
         return "app", None
     headers = dict(sent[0]["headers"])
@@ -84,7 +84,8 @@ def test_page_loads_go_to_each_process_in_turn_and_nothing_else_moves():
 
 def test_settings_reach_the_workers_with_their_secrets(tmp_path):
     from assistant.config import Settings, load_settings
-    from ui.workers import settings_json, worker_count
+    from assistant.config import web_processes as worker_count
+    from ui.workers import settings_json
 
     settings = load_settings(
         {

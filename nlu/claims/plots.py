@@ -1,0 +1,122 @@
+"""One matplotlib figure per claim (Agg backend: no display needed), mean ± std as error bars."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from nlu.claims.stats import stat
+
+COLORS = {"lstm": "tab:blue", "transformer": "tab:orange"}
+NAMES = {"lstm": "BiLSTM", "transformer": "Transformer"}
+MIB = 2**20
+
+
+def _figure(ncols: int = 1):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, ncols, figsize=(6.5 * ncols, 4.2), squeeze=False)
+    return plt, fig, list(axes[0])
+
+
+def _save(plt: Any, fig: Any, path: Path) -> None:
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def _curve(ax: Any, per_x: dict, arch: str, label: str, scale: float = 1.0, style: str = "-o") -> None:
+    xs = sorted(per_x)
+    stats = [stat(per_x[x]) for x in xs]
+    ax.errorbar(
+        xs,
+        [s.mean * scale for s in stats],
+        yerr=[s.std * scale for s in stats],
+        fmt=style,
+        color=COLORS[arch],
+        label=label,
+        capsize=3,
+    )
+
+
+def speed(r: Any, path: Path) -> None:
+    plt, fig, (ax,) = _figure()
+    styles = ["-o", "--s"]
+    for i, (device, archs) in enumerate(r.epoch_seconds.items()):
+        for arch, per in archs.items():
+            _curve(ax, per, arch, f"{NAMES[arch]} ({device})", style=styles[i % 2])
+    ax.set_xscale("log", base=2)
+    ax.set_yscale("log")
+    ax.set_xlabel("words per input")
+    ax.set_ylabel("seconds per HWU64 epoch (log)")
+    ax.set_title("Claim 1: training time per epoch vs length")
+    ax.grid(alpha=0.3)
+    ax.legend()
+    _save(plt, fig, path)
+
+
+def long_range(r: Any, path: Path) -> None:
+    plt, fig, (ax,) = _figure()
+    for arch, per in r.accuracy.items():
+        _curve(ax, per, arch, NAMES[arch], scale=100)
+    ax.set_xlabel("filler words after the request")
+    ax.set_ylabel("test accuracy (%)")
+    ax.set_title("Claim 2: accuracy vs distance from the end")
+    ax.grid(alpha=0.3)
+    ax.legend()
+    _save(plt, fig, path)
+
+
+def memory(r: Any, path: Path) -> None:
+    modes_measured = list(next(iter(r.peak.values())))
+    plt, fig, axes = _figure(len(modes_measured))
+    styles = ["-o", "--s"]
+    for ax, mode in zip(axes, modes_measured, strict=True):
+        for i, (device, modes) in enumerate(r.peak.items()):
+            for arch, per in modes[mode].items():
+                xs = sorted(per)
+                ax.plot(
+                    xs,
+                    [max(per[x], 1) / MIB for x in xs],
+                    styles[i % 2],
+                    color=COLORS[arch],
+                    label=f"{NAMES[arch]} ({device})",
+                )
+        ax.set_xscale("log", base=2)
+        ax.set_yscale("log")
+        ax.set_xlabel("words per input")
+        ax.set_ylabel("peak over baseline (MiB, log)")
+        ax.set_title(f"Claim 3: peak memory, {mode}")
+        ax.grid(alpha=0.3)
+        ax.legend()
+    _save(plt, fig, path)
+
+
+def data_efficiency(r: Any, path: Path) -> None:
+    plt, fig, (ax,) = _figure()
+    for arch, per in r.accuracy.items():
+        _curve(ax, {r.n_train[f]: v for f, v in per.items()}, arch, NAMES[arch], scale=100)
+    ax.set_xscale("log")
+    ax.set_xlabel("HWU64 training examples (log)")
+    ax.set_ylabel("test accuracy (%)")
+    ax.set_title("Claim 4: learning curves")
+    ax.grid(alpha=0.3)
+    ax.legend()
+    _save(plt, fig, path)
+
+
+def latency(r: Any, path: Path) -> None:
+    plt, fig, (ax,) = _figure()
+    for arch, per in r.forward_ms.items():
+        _curve(ax, per, arch, NAMES[arch])
+    ax.set_xscale("log", base=2)
+    ax.set_yscale("log")
+    ax.set_xlabel("words in the one input")
+    ax.set_ylabel("batch-1 forward ms (log)")
+    ax.set_title("Claim 5: latency of one input vs length")
+    ax.grid(alpha=0.3)
+    ax.legend()
+    _save(plt, fig, path)
