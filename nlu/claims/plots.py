@@ -28,6 +28,14 @@ def _save(plt: Any, fig: Any, path: Path) -> None:
     plt.close(fig)
 
 
+def _label(ax: Any, xlabel: str, ylabel: str, title: str) -> None:
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.grid(alpha=0.3)
+    ax.legend()
+
+
 def _curve(ax: Any, per_x: dict, arch: str, label: str, scale: float = 1.0, style: str = "-o") -> None:
     xs = sorted(per_x)
     stats = [stat(per_x[x]) for x in xs]
@@ -50,11 +58,9 @@ def speed(r: Any, path: Path) -> None:
             _curve(ax, per, arch, f"{NAMES[arch]} ({device})", style=styles[i % 2])
     ax.set_xscale("log", base=2)
     ax.set_yscale("log")
-    ax.set_xlabel("words per input")
-    ax.set_ylabel("seconds per HWU64 epoch (log)")
-    ax.set_title("Claim 1: training time per epoch vs length")
-    ax.grid(alpha=0.3)
-    ax.legend()
+    _label(
+        ax, "words per input", "seconds per HWU64 epoch (log)", "Claim 1: training time per epoch vs length"
+    )
     _save(plt, fig, path)
 
 
@@ -62,11 +68,12 @@ def long_range(r: Any, path: Path) -> None:
     plt, fig, (ax,) = _figure()
     for arch, per in r.accuracy.items():
         _curve(ax, per, arch, NAMES[arch], scale=100)
-    ax.set_xlabel("filler words after the request")
-    ax.set_ylabel("test accuracy (%)")
-    ax.set_title("Claim 2: accuracy vs distance from the end")
-    ax.grid(alpha=0.3)
-    ax.legend()
+    _label(
+        ax,
+        "filler words after the request",
+        "test accuracy (%)",
+        "Claim 2: accuracy vs distance from the end",
+    )
     _save(plt, fig, path)
 
 
@@ -87,11 +94,7 @@ def memory(r: Any, path: Path) -> None:
                 )
         ax.set_xscale("log", base=2)
         ax.set_yscale("log")
-        ax.set_xlabel("words per input")
-        ax.set_ylabel("peak over baseline (MiB, log)")
-        ax.set_title(f"Claim 3: peak memory, {mode}")
-        ax.grid(alpha=0.3)
-        ax.legend()
+        _label(ax, "words per input", "peak over baseline (MiB, log)", f"Claim 3: peak memory, {mode}")
     _save(plt, fig, path)
 
 
@@ -100,11 +103,7 @@ def data_efficiency(r: Any, path: Path) -> None:
     for arch, per in r.accuracy.items():
         _curve(ax, {r.n_train[f]: v for f, v in per.items()}, arch, NAMES[arch], scale=100)
     ax.set_xscale("log")
-    ax.set_xlabel("HWU64 training examples (log)")
-    ax.set_ylabel("test accuracy (%)")
-    ax.set_title("Claim 4: learning curves")
-    ax.grid(alpha=0.3)
-    ax.legend()
+    _label(ax, "HWU64 training examples (log)", "test accuracy (%)", "Claim 4: learning curves")
     _save(plt, fig, path)
 
 
@@ -114,9 +113,7 @@ def latency(r: Any, path: Path) -> None:
         _curve(ax, per, arch, NAMES[arch])
     ax.set_xscale("log", base=2)
     ax.set_yscale("log")
-    ax.set_xlabel("words in the one input")
-    ax.set_ylabel("batch-1 forward ms (log)")
-    ax.set_title("Claim 5: latency of one input vs length")
-    ax.grid(alpha=0.3)
-    ax.legend()
+    _label(
+        ax, "words in the one input", "batch-1 forward ms (log)", "Claim 5: latency of one input vs length"
+    )
     _save(plt, fig, path)
