@@ -18,6 +18,7 @@ from assistant.memory.checks import (
 from assistant.memory.conversations import Conversations, TurnContext
 from assistant.memory.db import Database
 from assistant.memory.notices import Notices
+from assistant.memory.panel import Panel
 from assistant.memory.recall import TurnRecall
 from assistant.memory.skill_state import SkillState
 
@@ -32,7 +33,7 @@ __all__ = [
 ]
 
 
-class Memory(Conversations, SkillState, TurnRecall, Notices):
+class Memory(Conversations, SkillState, TurnRecall, Notices, Panel):
     """Conversations, turns, skill state, recall of earlier turns and notices for the web page, per user."""
 
     def __init__(self, database: Database) -> None:
