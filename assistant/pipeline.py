@@ -112,7 +112,8 @@ class Pipeline:
         vector, backfill = None, []  # recall: this request's vector, and vectors made for earlier turns
         if skill_result is not None:
             yield watch.lap("skill", start)
-            self.runtime.wake_scheduler()
+            if self.runtime.manager.schedules(decision.skill):  # a timer set for 2 s need not wait a poll
+                self.runtime.wake_scheduler()
             yield SkillEvent(decision.skill, skill_result.text, dict(skill_result.data))
             reply = skill_result.text
             answered_by = decision.skill or "skill"

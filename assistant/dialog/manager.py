@@ -122,6 +122,12 @@ class DialogManager:
 
     # --- public -------------------------------------------------------------------------------------
 
+    def schedules(self, name: str | None) -> bool:
+        """Does this skill set things that come due (timers, alarms, reminders)? Only then is the scheduler
+        woken after its turn: each wake is a poll that takes the database's write lock."""
+        skill = self.skills.get(name or "")
+        return skill is not None and skill.schedules
+
     def skill_intents(self) -> set[str]:
         """The intent labels some skill serves."""
         return set(self._by_intent)

@@ -97,6 +97,7 @@ class Skill(ABC):
     description: ClassVar[str] = ""  # one line for "what can you do?"; empty = not listed
     examples: ClassVar[tuple[str, ...]] = ()
     priority: ClassVar[int] = 100  # lower goes first (rules layer and shared intents)
+    schedules: ClassVar[bool] = False  # it sets things that come due (the scheduler is woken after it)
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings

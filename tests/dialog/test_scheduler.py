@@ -90,3 +90,10 @@ def test_stop_is_prompt_and_idempotent(memory) -> None:
     scheduler.stop(timeout=5)
     assert not scheduler.running
     scheduler.stop()
+
+
+def test_only_skills_that_set_due_things_wake_the_scheduler(manager) -> None:
+    """A turn wakes the scheduler (a poll that takes the database's write lock) only after a skill that
+    sets timers, alarms or reminders; a list, the time or a sum never does."""
+    assert manager.schedules("timers") and manager.schedules("reminders")
+    assert not any(manager.schedules(name) for name in ("lists", "datetime", "arithmetic", None, "no-such"))

@@ -80,6 +80,7 @@ class RemindersSkill(Skill):
     """Reminders with or without a time: set, list, remove."""
 
     name = "reminders"
+    schedules = True
     intents = frozenset({"calendar_set", "calendar_query", "calendar_remove"})
     description = "remind you of things"
     examples = (

@@ -71,6 +71,7 @@ class TimersSkill(Skill):
     """Timers and alarms: set, ask how long is left or what is set, cancel."""
 
     name = "timers"
+    schedules = True
     intents = frozenset({"alarm_set", "alarm_query", "alarm_remove"})
     description = "set timers and alarms"
     examples = ("set a timer for ten minutes", "wake me up at 7 am", "how long is left on my timer?")
