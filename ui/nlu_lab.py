@@ -22,6 +22,7 @@ from assistant.config import Settings
 from assistant.runtime import Runtime
 from assistant.text import understood_text
 from nlu.types import Intent
+from ui.claims_lab import ClaimsLab
 from ui.errors import friendly, user_message
 from ui.render import comparison_table
 
@@ -146,6 +147,8 @@ class NLULabTab:
             self.refresh = gr.Button("Reload report", size="sm")
             self.report = gr.Markdown(elem_id="lab-report")
             self.plots = gr.Gallery(label="Plots", columns=2, height="auto", elem_id="lab-plots")
+        self.claims = ClaimsLab(self.pipeline.runtime, self.settings, self.heard)
+        self.claims.build()
         with gr.Accordion("Train a model", open=False):
             with gr.Row():
                 self.train_model = gr.Dropdown(registry_names(), value=registry_names()[0], label="Model")
@@ -180,6 +183,7 @@ class NLULabTab:
             api_visibility="private",
         )
         self.refresh.click(self.on_report, None, [self.report, self.plots], api_visibility="private")
+        self.claims.wire()
         self.train_button.click(
             self.on_train,
             [self.train_model, self.train_data, self.train_per_intent],
@@ -207,13 +211,18 @@ class NLULabTab:
     def on_speak(self, recording: str | None, names: list[str]) -> tuple[Any, Any, Any]:
         if not recording:
             return gr.skip(), gr.skip(), gr.skip()
+        text = self.heard(recording)
+        return text, self.on_compare(text, names), None
+
+    def heard(self, recording: str) -> str:
+        """The words of a recording from the page (the claims probe hears the same way)."""
         from assistant.audio import load_audio
 
         samples = load_audio(Path(recording), self.settings.audio, name="recording")
         text = self.pipeline.runtime.recognizer().transcribe(samples).text.strip()
         if not text:
             raise gr.Error("I heard sound but no words. Please try again.")
-        return text, self.on_compare(text, names), None
+        return text
 
     @friendly
     def on_train(
