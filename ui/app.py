@@ -187,6 +187,10 @@ def guarded_app(
         max_upload_bytes=int(settings.audio.max_upload_mb * megabyte),
     )
     app = App(default_response_class=ORJSONResponse)
+    if workers is not None:  # added first, so it runs inside the guard: a refused Host is never redirected
+        from ui.workers import PageSpreader
+
+        app.add_middleware(PageSpreader, own_port=port, worker_ports=workers.ports, alive=workers.alive)
     app.add_middleware(
         RequestGuard,
         policy=policy,
@@ -194,10 +198,6 @@ def guarded_app(
         quota=UploadQuota(int(web.upload_quota_mb * megabyte)),
         known_events=lambda: demo.fns.keys(),
     )
-    if workers is not None:
-        from ui.workers import PageSpreader
-
-        app.add_middleware(PageSpreader, own_port=port, worker_ports=workers.ports, alive=workers.alive)
     if pipeline is not None:
         from assistant.net import is_loopback
         from ui.openai_api import openai_app

@@ -135,6 +135,10 @@ def test_two_processes_serve_tabs_share_one_database_and_stop_together(tmp_path:
     try:
         wait_until_up(base, START_S, main)
         with httpx.Client() as client:
+            # the guard runs first: a page load under a Host this server does not answer to (DNS
+            # rebinding) is refused, never redirected to that host
+            rebound = client.get(f"{base}/", headers={"Host": f"evil.example:{port}"}, follow_redirects=False)
+            assert rebound.status_code in (400, 403, 421) and "location" not in rebound.headers, rebound
             landed = [page_url(base, client) for _ in range(2)]
             assert landed == [base, f"http://127.0.0.1:{port + 1}"], landed
             endpoint = find_turn_endpoint(base, client)
