@@ -315,13 +315,14 @@ def bench_load(
     from assistant.bench.asr import machine_info
     from assistant.bench.webclient import WebClientError
     from assistant.cli_state import settings_from
+    from assistant.config import web_processes
     from assistant.console import console, fail, status
 
     settings = settings_from(ctx, {"web": {"workers": workers}})
     report: dict = {
         "machine": machine_info(),
         "runs": [],
-        "workers": None if url else bench.worker_count(settings),
+        "workers": None if url else web_processes(settings),
     }
     try:
         with contextlib.ExitStack() as stack:

@@ -23,7 +23,7 @@ from urllib.parse import urlparse
 
 import numpy as np
 
-from assistant.config import Settings
+from assistant.config import Settings, web_processes
 
 SKILL_TURNS = (
     "what time is it",
@@ -152,12 +152,6 @@ def summarise(results: list[TurnResult], elapsed: float, users: int) -> dict[str
     }
 
 
-def worker_count(settings: Settings) -> int:
-    from assistant.config import web_processes
-
-    return web_processes(settings)
-
-
 def free_ports(count: int, tries: int = 50) -> int:
     """A port on 127.0.0.1 that is free with the `count - 1` after it (for `web.workers`)."""
     import socket
@@ -193,7 +187,7 @@ class LocalServer:
 
         from assistant.bench.webclient import WebClientError, wait_until_up
 
-        port = free_ports(worker_count(self.settings))
+        port = free_ports(web_processes(self.settings))
         env = (
             {k: v for k, v in os.environ.items() if k != "ASSISTANT_DATABASE_URL"}
             | {

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from nlu.claims.nets import ARCHS
 from nlu.claims.runs import Runs, fraction_of, planned_epochs
 from nlu.claims.settings import ClaimsSettings
-from nlu.claims.stats import Check, Verdict, beats, stat, verdict
+from nlu.claims.stats import Check, Verdict, beats, stat, summaries, verdict
 
 CLAIM = "LSTMs can generalise better on some tasks / with less data."
 
@@ -33,9 +33,7 @@ class DataEfficiencyResult:
             "claim": self.claim,
             "setting": self.setting,
             "accuracy": {a: {str(f): v for f, v in per.items()} for a, per in self.accuracy.items()},
-            "accuracy_summary": {
-                a: {str(f): stat(v).to_dict() for f, v in per.items()} for a, per in self.accuracy.items()
-            },
+            "accuracy_summary": summaries(self.accuracy),
             "n_train": {str(f): n for f, n in self.n_train.items()},
             "crossset": self.crossset,
             "checks": [c.to_dict() for c in self.checks],

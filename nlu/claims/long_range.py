@@ -16,7 +16,7 @@ from typing import Any
 
 from nlu.claims import long_inputs, nets
 from nlu.claims.settings import ClaimsSettings
-from nlu.claims.stats import Check, Verdict, beats, stat, verdict
+from nlu.claims.stats import Check, Verdict, beats, stat, summaries, verdict
 from nlu.types import Dataset
 
 CLAIM = "Transformers handle long-range dependencies better; LSTMs struggle to retain distant information."
@@ -35,9 +35,7 @@ class LongRangeResult:
             "claim": self.claim,
             "setting": self.setting,
             "accuracy": {a: {str(d): v for d, v in per.items()} for a, per in self.accuracy.items()},
-            "accuracy_summary": {
-                a: {str(d): stat(v).to_dict() for d, v in per.items()} for a, per in self.accuracy.items()
-            },
+            "accuracy_summary": summaries(self.accuracy),
             "checks": [c.to_dict() for c in self.checks],
             **(self.verdict.to_dict() if self.verdict else {}),
         }

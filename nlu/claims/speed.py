@@ -18,7 +18,7 @@ from typing import Any
 from nlu.claims import long_inputs, nets
 from nlu.claims.runs import Runs
 from nlu.claims.settings import ClaimsSettings
-from nlu.claims.stats import Check, Stat, Verdict, beats, stat, verdict
+from nlu.claims.stats import Check, Stat, Verdict, beats, stat, summaries, verdict
 from nlu.types import Dataset
 
 CLAIM = "Transformers train faster, thanks to parallel processing."
@@ -51,11 +51,7 @@ class SpeedResult:
                 for device, archs in self.epoch_seconds.items()
             },
             "epoch_seconds_summary": {
-                device: {
-                    arch: {str(length): stat(values).to_dict() for length, values in per.items()}
-                    for arch, per in archs.items()
-                }
-                for device, archs in self.epoch_seconds.items()
+                device: summaries(archs) for device, archs in self.epoch_seconds.items()
             },
             "time_to_target": self.time_to_target,
             "target_accuracy": self.target_accuracy,

@@ -92,3 +92,8 @@ def verdict(checks: list[Check], axis: str) -> Verdict:
 
 def is_verdict(text: str) -> bool:
     return text in (CONFIRMED, REFUTED) or (text.startswith(DEPENDS + " ") and len(text) > len(DEPENDS) + 1)
+
+
+def summaries(per_arch: dict) -> dict:
+    """arch -> point -> values, as arch -> str(point) -> mean/std/n (what every claim's JSON carries)."""
+    return {arch: {str(x): stat(v).to_dict() for x, v in per.items()} for arch, per in per_arch.items()}

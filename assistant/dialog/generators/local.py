@@ -85,17 +85,12 @@ def _quantize(model: Any, cache: Path | None) -> None:
             partial.unlink(missing_ok=True)
 
 
-class LocalLM(CheckedStream):
-    """Streams replies from a loaded transformers model (see module docstring for thread safety)."""
+class LoadedLM(CheckedStream):
+    """What every transformers-backed generator holds: the loaded model and tokenizer, where and in what
+    dtype they run, the last generation's numbers, and the lock that keeps generations one at a time."""
 
     def __init__(
-        self,
-        name: str,
-        model: Any,
-        tokenizer: Any,
-        config: GeneratorSettings,
-        device: str,
-        dtype: str,
+        self, name: str, model: Any, tokenizer: Any, config: GeneratorSettings, device: str, dtype: str
     ) -> None:
         self.name = name
         self.model = model
@@ -105,6 +100,15 @@ class LocalLM(CheckedStream):
         self.dtype = dtype
         self.last_stats: GenerationStats | None = None
         self._lock = threading.Lock()
+
+
+class LocalLM(LoadedLM):
+    """Streams replies from a loaded transformers model (see module docstring for thread safety)."""
+
+    def __init__(
+        self, name: str, model: Any, tokenizer: Any, config: GeneratorSettings, device: str, dtype: str
+    ) -> None:
+        super().__init__(name, model, tokenizer, config, device, dtype)
         context = getattr(model.config, "max_position_embeddings", None) or 2048
         self.max_prompt_tokens = max(16, min(config.max_input_tokens, context - config.max_new_tokens))
         self._eos = self._eos_ids()

@@ -18,9 +18,9 @@ import torch
 from transformers import StoppingCriteriaList
 
 from assistant.config import GeneratorSettings
-from assistant.dialog.generators.base import CheckedStream, GeneratorError
+from assistant.dialog.generators.base import GeneratorError
 from assistant.dialog.generators.fitting import GenerationStats, fit_prompt
-from assistant.dialog.generators.local import Cancelled, TimedStreamer, stream_from_worker
+from assistant.dialog.generators.local import Cancelled, LoadedLM, TimedStreamer, stream_from_worker
 from assistant.dialog.types import Message
 
 DEFAULT_ENCODER_TOKENS = 512  # T5's relative positions have no hard limit; it was trained on 512
@@ -67,20 +67,13 @@ def plain_text(messages: Sequence[Message]) -> str:
     return (f"{system}\n\n" if system else "") + turns + REQUEST_CUE
 
 
-class Seq2SeqLM(CheckedStream):
+class Seq2SeqLM(LoadedLM):
     """Streams replies from a loaded encoder-decoder model; one generation at a time (a lock)."""
 
     def __init__(
         self, name: str, model: Any, tokenizer: Any, config: GeneratorSettings, device: str, dtype: str
     ) -> None:
-        self.name = name
-        self.model = model
-        self.tokenizer = tokenizer
-        self.config = config
-        self.device = device
-        self.dtype = dtype
-        self.last_stats: GenerationStats | None = None
-        self._lock = threading.Lock()
+        super().__init__(name, model, tokenizer, config, device, dtype)
         self.max_prompt_tokens = max(16, min(config.max_input_tokens, encoder_bound(model.config, tokenizer)))
         # a decoder with learned positions (BART) cannot go past them; T5's relative ones have no limit
         positions = getattr(model.config, "max_position_embeddings", None)
